@@ -1,0 +1,96 @@
+# Build, test and benchmark claude-bottle.  Every path is a variable; nothing
+# here needs editing on a Debian machine (`make deps` installs what is missing).
+
+LUA_VERSION ?= 5.4
+LUA         ?= lua$(LUA_VERSION)
+LUA_PC      ?= lua$(LUA_VERSION)
+PKG_CONFIG  ?= pkg-config
+BUSTED      ?= $(LUA) /usr/bin/busted
+
+LUA_CFLAGS  ?= $(shell $(PKG_CONFIG) --cflags $(LUA_PC) 2>/dev/null || echo -I/usr/include/lua$(LUA_VERSION))
+YAML_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags yaml-0.1)
+YAML_LIBS   ?= $(shell $(PKG_CONFIG) --libs yaml-0.1)
+CURL_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags libcurl)
+CURL_LIBS   ?= $(shell $(PKG_CONFIG) --libs libcurl)
+
+CFLAGS  ?= -O2 -g
+WARN    ?= -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -pedantic
+ifdef CI
+WARN    += -Werror
+endif
+LIBFLAG ?= -shared
+
+SRCS = csrc/core.c csrc/allowlist.c csrc/pipelock.c csrc/pipelock_check.c \
+       csrc/yaml.c csrc/http.c csrc/sys.c
+HDRS = $(wildcard csrc/*.h)
+CORE = build/bottle/core.so
+
+PREFIX      ?= /usr/local
+INST_LIBDIR ?= $(PREFIX)/lib/lua/$(LUA_VERSION)
+INST_LUADIR ?= $(PREFIX)/share/lua/$(LUA_VERSION)
+INST_BINDIR ?= $(PREFIX)/bin
+
+DEB_PACKAGES = lua5.4 liblua5.4-dev libyaml-dev libcurl4-openssl-dev lua-busted \
+               luarocks lua-cjson lua-argparse python3 python3-yaml pkg-config gcc make
+
+.PHONY: all test test-unit test-e2e memcheck bench bench-up fuzz deps install uninstall clean print
+
+all: $(CORE)
+
+$(CORE): $(SRCS) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -fPIC -fvisibility=hidden \
+	  $(LUA_CFLAGS) $(YAML_CFLAGS) $(CURL_CFLAGS) -Icsrc \
+	  $(LIBFLAG) -o $@ $(SRCS) $(YAML_LIBS) $(CURL_LIBS)
+
+# The README's test command.  Specs tagged `e2e` need a real dockerd and the
+# locally built test images; they say so and are skipped when those are absent.
+test: $(CORE)
+	$(BUSTED) $(BUSTED_ARGS)
+
+test-unit: $(CORE)
+	$(BUSTED) --exclude-tags=e2e $(BUSTED_ARGS)
+
+test-e2e: $(CORE)
+	$(BUSTED) --tags=e2e $(BUSTED_ARGS)
+
+# valgrind over the core specs (the ones that touch only bottle.core).
+memcheck: $(CORE)
+	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+	  --suppressions=spec/valgrind.supp \
+	  $(LUA) /usr/bin/busted --tags=core
+
+bench: $(CORE)
+	$(LUA) bench/core_bench.lua
+
+bench-up: $(CORE)
+	$(LUA) bench/up_bench.lua
+
+fuzz:
+	$(MAKE) -C fuzz run
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "all Debian packages present"; fi
+
+install: $(CORE)
+	install -D -m755 $(CORE) $(DESTDIR)$(INST_LIBDIR)/bottle/core.so
+	install -d $(DESTDIR)$(INST_LUADIR)/bottle
+	install -m644 lua/bottle/*.lua $(DESTDIR)$(INST_LUADIR)/bottle/
+	sed '1s|.*|#!/usr/bin/env $(LUA)|' bin/bottle > bottle.tmp && \
+	  install -D -m755 bottle.tmp $(DESTDIR)$(INST_BINDIR)/bottle && rm -f bottle.tmp
+
+uninstall:
+	rm -rf $(DESTDIR)$(INST_LIBDIR)/bottle $(DESTDIR)$(INST_LUADIR)/bottle $(DESTDIR)$(INST_BINDIR)/bottle
+
+clean:
+	rm -rf build bottle/core.so
+
+print:
+	@echo LUA=$(LUA) LUA_CFLAGS=$(LUA_CFLAGS)
+	@echo YAML_CFLAGS=$(YAML_CFLAGS) YAML_LIBS=$(YAML_LIBS)
+	@echo CURL_CFLAGS=$(CURL_CFLAGS) CURL_LIBS=$(CURL_LIBS)

@@ -1,0 +1,48 @@
+/* bottle.core: registration of the C module and its version fields.
+ * The work lives in one file per concern (see core.h). */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include <curl/curl.h>
+#include <yaml.h>
+
+#include "core.h"
+
+int
+bc_fail (lua_State *L, const char *code, const char *fmt, ...)
+{
+   va_list ap;
+   lua_pushnil (L);
+   va_start (ap, fmt);
+   lua_pushvfstring (L, fmt, ap);
+   va_end (ap);
+   lua_pushstring (L, code);
+   return 3;
+}
+
+__attribute__((visibility("default"))) int luaopen_bottle_core (lua_State *L);
+
+int
+luaopen_bottle_core (lua_State *L)
+{
+   curl_version_info_data *cv;
+
+   lua_newtable (L);
+   lua_pushliteral (L, BOTTLE_CORE_VERSION);
+   lua_setfield (L, -2, "_VERSION");
+   lua_pushstring (L, yaml_get_version_string ());
+   lua_setfield (L, -2, "_YAML_VERSION");
+   cv = curl_version_info (CURLVERSION_NOW);
+   lua_pushstring (L, cv->version);
+   lua_setfield (L, -2, "_CURL_VERSION");
+   lua_pushstring (L, LUA_RELEASE);
+   lua_setfield (L, -2, "_LUA_VERSION");
+
+   bc_allowlist_open (L);
+   bc_yaml_open (L);
+   bc_pipelock_open (L);
+   bc_pipelock_check_open (L);
+   bc_http_open (L);
+   bc_sys_open (L);
+   return 1;
+}

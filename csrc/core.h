@@ -1,0 +1,60 @@
+/* Private header shared by the C files of bottle.core.
+ *
+ * Each file owns one concern and exposes one `bc_<area>_open` function that
+ * adds its functions to the module table on top of the stack.  Only
+ * luaopen_bottle_core is exported from the shared object: everything declared
+ * here is hidden, also under a LuaRocks `builtin` build, which has no
+ * per-module CFLAGS (hence the pragma rather than -fvisibility alone). */
+#ifndef BOTTLE_CORE_H
+#define BOTTLE_CORE_H
+
+#include <stddef.h>
+#include <lua.h>
+#include <lauxlib.h>
+
+#pragma GCC visibility push(hidden)
+
+#define BOTTLE_CORE_VERSION "0.1.0"
+
+/* Runtime failure, Lua style: pushes nil, the formatted message and `code`
+ * (a short stable string such as "invalid_host"); returns 3. */
+int bc_fail (lua_State *L, const char *code, const char *fmt, ...);
+
+/* ---- allowlist.c ---------------------------------------------------- */
+
+/* Longest host name we accept (RFC 1035 presentation form, no trailing dot). */
+#define BC_HOST_MAX 253
+
+/* Normalise and validate one host pattern as pipelock 2.3.0 would need it
+ * (trim, lowercase, drop one trailing dot; labels [a-z0-9-]{1,63}; a
+ * wildcard only as a leading "*." over two or more labels that are not a
+ * public suffix; IPv4 dotted quads).  On success writes the normal form to
+ * `out` (at least BC_HOST_MAX + 1 bytes), sets *outlen and returns NULL.  On
+ * failure returns a static message saying what is wrong and how to fix it. */
+const char *bc_host_normalize (const char *in, size_t len, char *out, size_t *outlen);
+
+/* The embedded defaults (NULL-terminated). */
+extern const char *const bc_default_allowlist[];
+extern const char *const bc_default_passthrough[];
+
+void bc_allowlist_open (lua_State *L);
+
+/* ---- pipelock.c / pipelock_check.c ---------------------------------- */
+void bc_pipelock_open (lua_State *L);
+void bc_pipelock_check_open (lua_State *L);
+
+/* ---- yaml.c ---------------------------------------------------------- */
+/* Pushes the registry's array metatable (marks decoded sequences, and tells
+ * the encoder that an empty table is a sequence). */
+void bc_push_array_mt (lua_State *L);
+void bc_yaml_open (lua_State *L);
+
+/* ---- http.c ---------------------------------------------------------- */
+void bc_http_open (lua_State *L);
+
+/* ---- sys.c: the few POSIX calls the launcher needs ------------------- */
+void bc_sys_open (lua_State *L);
+
+#pragma GCC visibility pop
+
+#endif
