@@ -1,3 +1,673 @@
-/* TODO: being written. */
+/* core.pipelock_check(cfg): any config table against pipelock 2.3.0.
+ *
+ * Runs on every config before it is written, including those a user's
+ * policy script changed.  It refuses what pipelock would refuse (unknown
+ * keys, wrong types, bad enums, bad CIDRs), what pipelock would accept but
+ * silently get wrong (hosts it never matches, relative CA paths), and
+ * anything that would undo the bottle: a mode other than strict, enforce
+ * off, the forward proxy off, the listener moved.  Errors read
+ * "path.to.key: problem". */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "core.h"
-void bc_pipelock_check_open (lua_State *L) { (void)L; }
+
+typedef enum {
+   BC_K_BOOL, BC_K_INT, BC_K_UINT, BC_K_FLOAT, BC_K_STRING,
+   BC_K_LIST, BC_K_MAP, BC_K_STRUCT, BC_K_ANY
+} bc_kind;
+
+typedef struct {
+   const char *path;
+   bc_kind kind;
+} bc_schema_entry;
+
+#include "pipelock_schema.h"
+
+#define NSCHEMA (sizeof pipelock_schema / sizeof pipelock_schema[0])
+
+static int
+cmp_entry (const void *key, const void *e)
+{
+   return strcmp ((const char *) key, ((const bc_schema_entry *) e)->path);
+}
+
+static const bc_schema_entry *
+schema_find (const char *path)
+{
+   return bsearch (path, pipelock_schema, NSCHEMA, sizeof pipelock_schema[0], cmp_entry);
+}
+
+/* ---- per-key rules beyond the type --------------------------------- */
+
+typedef struct {
+   const char *path;
+   const char *const values[6];
+} enum_rule;
+
+/* From 2.3.0's validate.go; "" (pipelock's "use the default") is not
+ * accepted here: the launcher writes what it means. */
+static const enum_rule enums[] = {
+   { "a2a_scanning.action", { "warn", "block" } },
+   { "address_protection.action", { "block", "warn" } },
+   { "address_protection.unknown_action", { "allow", "warn", "block" } },
+   { "behavioral_baseline.deviation_action", { "warn", "ask", "block" } },
+   { "behavioral_baseline.seasonality_mode", { "none", "labeled", "time" } },
+   { "browser_shield.strictness", { "minimal", "standard", "aggressive" } },
+   { "cross_request_detection.action", { "block", "warn" } },
+   { "cross_request_detection.entropy_budget.action", { "block", "warn" } },
+   { "dlp.patterns[].action", { "warn" } },
+   { "dlp.patterns[].validator", { "luhn", "mod97", "aba", "wif" } },
+   { "emit.otlp.min_severity", { "info", "warn", "critical" } },
+   { "emit.syslog.min_severity", { "info", "warn", "critical" } },
+   { "emit.webhook.min_severity", { "info", "warn", "critical" } },
+   { "logging.format", { "json", "text" } },
+   { "logging.output", { "stdout", "file", "both" } },
+   { "mcp_binary_integrity.action", { "warn", "block" } },
+   { "mcp_input_scanning.action", { "warn", "block" } },
+   { "mcp_input_scanning.on_parse_error", { "block", "forward" } },
+   { "mcp_session_binding.no_baseline_action", { "warn", "block" } },
+   { "mcp_session_binding.unknown_tool_action", { "warn", "block" } },
+   { "mcp_tool_policy.action", { "warn", "block", "redirect" } },
+   { "mcp_tool_policy.rules[].action", { "warn", "block", "redirect" } },
+   { "mcp_tool_provenance.action", { "warn", "block" } },
+   { "mcp_tool_provenance.mode", { "pipelock", "sigstore", "any" } },
+   { "mcp_tool_scanning.action", { "warn", "block" } },
+   { "mode", { "strict", "balanced", "audit" } },
+   { "request_body_scanning.action", { "warn", "block" } },
+   { "request_body_scanning.header_mode", { "sensitive", "all" } },
+   { "response_scanning.action", { "strip", "warn", "block", "ask" } },
+   { "response_scanning.sse_streaming.action", { "block", "warn" } },
+   { "session_profiling.anomaly_action", { "warn", "block" } },
+   { "tool_chain_detection.action", { "warn", "block" } },
+   { "websocket_proxy.origin_policy", { "rewrite", "forward", "strip" } },
+   { NULL, { NULL } }
+};
+
+typedef enum { HOSTS_ALLOW, HOSTS_BLOCK } host_rule;
+
+/* Host lists.  Allow-type lists get the full host rules; the blocklist may
+ * block a whole public suffix (*.tk), so only its syntax is checked. */
+static const struct { const char *path; host_rule rule; } host_lists[] = {
+   { "adaptive_enforcement.exempt_domains[]", HOSTS_ALLOW },
+   { "api_allowlist[]", HOSTS_ALLOW },
+   { "cross_request_detection.entropy_budget.exempt_domains[]", HOSTS_ALLOW },
+   { "dlp.patterns[].exempt_domains[]", HOSTS_ALLOW },
+   { "fetch_proxy.monitoring.blocklist[]", HOSTS_BLOCK },
+   { "fetch_proxy.monitoring.subdomain_entropy_exclusions[]", HOSTS_ALLOW },
+   { "forward_proxy.redirect_websocket_hosts[]", HOSTS_ALLOW },
+   { "response_scanning.exempt_domains[]", HOSTS_ALLOW },
+   { "tls_interception.passthrough_domains[]", HOSTS_ALLOW },
+   { "trusted_domains[]", HOSTS_ALLOW },
+   { NULL, HOSTS_ALLOW }
+};
+
+/* CIDR lists; `canonical` also refuses host bits and /0 (ssrf.ip_allowlist). */
+static const struct { const char *path; int canonical; } cidr_lists[] = {
+   { "internal[]", 0 },
+   { "kill_switch.allowlist_ips[]", 0 },
+   { "ssrf.ip_allowlist[]", 1 },
+   { NULL, 0 }
+};
+
+/* Paths pipelock would resolve against the config file's directory. */
+static const char *const absolute_paths[] = {
+   "dlp.secrets_file", "license_file", "logging.file",
+   "tls_interception.ca_cert", "tls_interception.ca_key", NULL
+};
+
+/* Integers that must be > 0 (>= 0 where noted) to mean what they say. */
+static const struct { const char *path; lua_Integer min; const char *why; } int_mins[] = {
+   { "fetch_proxy.monitoring.max_data_per_minute", 0, "must be >= 0 (0 means no limit)" },
+   { "fetch_proxy.monitoring.max_requests_per_minute", 1,
+     "must be >= 1 (pipelock 2.3.0 turns 0 back into 60 a minute; set a large number instead)" },
+   { "forward_proxy.idle_timeout_seconds", 1, "must be positive" },
+   { "forward_proxy.max_tunnel_seconds", 1, "must be positive" },
+   { "request_body_scanning.max_body_bytes", 1, "must be positive" },
+   { "tls_interception.cert_cache_size", 1, "must be positive" },
+   { "tls_interception.max_response_bytes", 1, "must be positive" },
+   { NULL, 0, NULL }
+};
+
+/* Listeners other than the proxy's must not take its port. */
+static const char *const listen_keys[] = {
+   "kill_switch.api_listen", "metrics_listen", "scan_api.listen", NULL
+};
+
+#define SIDECAR_LISTEN "0.0.0.0:8888"
+#define SIDECAR_PORT "8888"
+
+/* ---- the walk ---------------------------------------------------------- */
+
+typedef struct {
+   lua_State *L;
+   char spath[512];      /* schema path: agents{}.listeners[] */
+   char dpath[1024];     /* display path: agents.claude.listeners[2] */
+   char msg[1400];
+} walker;
+
+static int
+fail (walker *w, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+static int
+fail (walker *w, const char *fmt, ...)
+{
+   va_list ap;
+   int n = snprintf (w->msg, sizeof w->msg, "%s: ", w->dpath[0] ? w->dpath : "(config)");
+   va_start (ap, fmt);
+   vsnprintf (w->msg + n, sizeof w->msg - (size_t) n, fmt, ap);
+   va_end (ap);
+   return -1;
+}
+
+static const char *
+kind_name (bc_kind k)
+{
+   switch (k) {
+   case BC_K_BOOL: return "a boolean (true or false)";
+   case BC_K_INT: return "an integer";
+   case BC_K_UINT: return "a non-negative integer";
+   case BC_K_FLOAT: return "a number";
+   case BC_K_STRING: return "a string";
+   case BC_K_LIST: return "a list";
+   case BC_K_MAP: return "a mapping";
+   case BC_K_STRUCT: return "a mapping";
+   default: return "a value";
+   }
+}
+
+/* Printable quoting for values quoted in messages (config values are never
+ * secrets the launcher put there, but a policy could put anything). */
+static void
+quote (char *out, size_t cap, const char *s, size_t n)
+{
+   size_t o = 0, i;
+   if (cap < 8)
+      return;
+   out[o++] = '"';
+   for (i = 0; i < n && o + 6 < cap; i++) {
+      unsigned char c = (unsigned char) s[i];
+      if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+         out[o++] = (char) c;
+      else
+         o += (size_t) snprintf (out + o, cap - o, "\\x%02x", c);
+   }
+   if (i < n && o + 4 < cap) {
+      memcpy (out + o, "...", 3);
+      o += 3;
+   }
+   out[o++] = '"';
+   out[o] = '\0';
+}
+
+static int
+check_host (walker *w, const char *s, size_t n, host_rule rule)
+{
+   char norm[BC_HOST_MAX + 2], q[300];
+   size_t outlen, skip = 0;
+   const char *why;
+
+   /* The blocklist may name a whole suffix: check what follows "*.". */
+   if (rule == HOSTS_BLOCK && n > 2 && s[0] == '*' && s[1] == '.')
+      skip = 2;
+   why = bc_host_normalize (s + skip, n - skip, norm, &outlen);
+   if (!why && outlen == n - skip && memcmp (norm, s + skip, outlen) == 0)
+      return 0;
+   quote (q, sizeof q, s, n);
+   if (why)
+      return fail (w, "%s %s", q, why);
+   return fail (w, "%s is not in normal form; write %s%s", q, skip ? "*." : "", norm);
+}
+
+static int
+check_cidr (walker *w, const char *s, size_t n, int canonical)
+{
+   char buf[64], q[96], canon[64];
+   unsigned char addr[16];
+   const char *slash;
+   char *end;
+   long bits;
+   int family, maxbits, i;
+
+   quote (q, sizeof q, s, n);
+   if (n >= sizeof buf || !(slash = memchr (s, '/', n)))
+      return fail (w, "%s is not a CIDR (write 10.0.0.0/8 or fd00::/8)", q);
+   memcpy (buf, s, (size_t) (slash - s));
+   buf[slash - s] = '\0';
+   family = strchr (buf, ':') ? AF_INET6 : AF_INET;
+   maxbits = family == AF_INET ? 32 : 128;
+   if (inet_pton (family, buf, addr) != 1)
+      return fail (w, "%s is not a CIDR: bad address", q);
+   bits = strtol (slash + 1, &end, 10);
+   if (end != s + n || slash[1] < '0' || slash[1] > '9' || bits > maxbits
+       || (slash[1] == '0' && slash + 2 != s + n))
+      return fail (w, "%s is not a CIDR: bad prefix length", q);
+   if (!canonical)
+      return 0;
+   if (bits == 0)
+      return fail (w, "%s is a catch-all (/0) and would disable SSRF protection", q);
+   for (i = 0; i < maxbits / 8; i++) {
+      int keep = (int) bits - i * 8;
+      unsigned char mask = keep >= 8 ? 0xff : keep <= 0 ? 0 : (unsigned char) (0xff << (8 - keep));
+      if (addr[i] & (unsigned char) ~mask) {
+         int j;
+         for (j = i; j < maxbits / 8; j++) {
+            int k = (int) bits - j * 8;
+            addr[j] &= k >= 8 ? 0xff : k <= 0 ? 0 : (unsigned char) (0xff << (8 - k));
+         }
+         inet_ntop (family, addr, canon, sizeof canon);
+         return fail (w, "%s has host bits set; write %s/%ld", q, canon, bits);
+      }
+   }
+   inet_ntop (family, addr, canon, sizeof canon);
+   if (strlen (canon) != (size_t) (slash - s) || memcmp (canon, s, (size_t) (slash - s)) != 0)
+      return fail (w, "%s is not in canonical form; write %s/%ld", q, canon, bits);
+   return 0;
+}
+
+static int
+check_listen (walker *w, const char *s, size_t n)
+{
+   char q[96];
+   const char *colon = memrchr (s, ':', n);
+   quote (q, sizeof q, s, n);
+   if (!colon || colon + 1 == s + n)
+      return fail (w, "%s is not host:port", q);
+   if ((size_t) (s + n - colon - 1) == strlen (SIDECAR_PORT)
+       && memcmp (colon + 1, SIDECAR_PORT, strlen (SIDECAR_PORT)) == 0)
+      return fail (w, "%s takes the proxy's port %s; choose another port", q, SIDECAR_PORT);
+   return 0;
+}
+
+/* Rules on a string at the current schema path. */
+static int
+check_string_rules (walker *w, const char *s, size_t n)
+{
+   int i, j;
+   /* In the struct, but 2.3.0's validation refuses every value. */
+   if (strcmp (w->spath, "dlp.action") == 0)
+      return fail (w, "is not supported by pipelock 2.3.0; what a DLP match does is set by "
+                      "request_body_scanning.action");
+   for (i = 0; enums[i].path; i++) {
+      if (strcmp (enums[i].path, w->spath) == 0) {
+         char q[96], list[128] = "";
+         for (j = 0; enums[i].values[j]; j++)
+            if (strcmp (enums[i].values[j], s) == 0)
+               return 0;
+         for (j = 0; enums[i].values[j]; j++) {
+            strcat (list, j ? ", " : "");
+            strcat (list, enums[i].values[j]);
+         }
+         quote (q, sizeof q, s, n);
+         return fail (w, "%s is not one of: %s", q, list);
+      }
+   }
+   for (i = 0; host_lists[i].path; i++)
+      if (strcmp (host_lists[i].path, w->spath) == 0)
+         return check_host (w, s, n, host_lists[i].rule);
+   for (i = 0; cidr_lists[i].path; i++)
+      if (strcmp (cidr_lists[i].path, w->spath) == 0)
+         return check_cidr (w, s, n, cidr_lists[i].canonical);
+   for (i = 0; absolute_paths[i]; i++)
+      if (strcmp (absolute_paths[i], w->spath) == 0 && n > 0 && s[0] != '/')
+         return fail (w, "must be an absolute path (pipelock would resolve it against the config file's directory)");
+   for (i = 0; listen_keys[i]; i++)
+      if (strcmp (listen_keys[i], w->spath) == 0 && n > 0)
+         return check_listen (w, s, n);
+   return 0;
+}
+
+static int
+check_int_rules (walker *w, lua_Integer v)
+{
+   int i;
+   for (i = 0; int_mins[i].path; i++)
+      if (strcmp (int_mins[i].path, w->spath) == 0 && v < int_mins[i].min)
+         return fail (w, "%s", int_mins[i].why);
+   if (strcmp (w->spath, "seed_phrase_detection.min_words") == 0
+       && v != 12 && v != 15 && v != 18 && v != 21 && v != 24)
+      return fail (w, "must be 12, 15, 18, 21 or 24");
+   return 0;
+}
+
+static int check_value (walker *w, int idx, bc_kind kind);
+
+/* Appends to both paths; returns the previous lengths for restoring. */
+static int
+push_path (walker *w, const char *spart, const char *dpart, int sep, size_t *sl, size_t *dl)
+{
+   size_t s = strlen (w->spath), d = strlen (w->dpath);
+   int a, b;
+   *sl = s;
+   *dl = d;
+   a = snprintf (w->spath + s, sizeof w->spath - s, "%s%s", (sep && s) ? "." : "", spart);
+   b = snprintf (w->dpath + d, sizeof w->dpath - d, "%s%s", (sep && d) ? "." : "", dpart);
+   if (a < 0 || (size_t) a >= sizeof w->spath - s || b < 0 || (size_t) b >= sizeof w->dpath - d)
+      return fail (w, "nesting too deep");
+   return 0;
+}
+
+static void
+pop_path (walker *w, size_t sl, size_t dl)
+{
+   w->spath[sl] = '\0';
+   w->dpath[dl] = '\0';
+}
+
+static int
+cmp_cstr (const void *a, const void *b)
+{
+   return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* A mapping: a struct (keys from the schema) or a map (any string keys). */
+static int
+check_mapping (walker *w, int idx, bc_kind kind)
+{
+   lua_State *L = w->L;
+   const char **keys;
+   size_t n = 0, cap = 0, i;
+   int rc = 0;
+
+   luaL_checkstack (L, 8, "pipelock_check");
+   /* Collect the keys (anchored in the table) and visit them in order so
+    * that the first error reported does not depend on hash order. */
+   lua_pushnil (L);
+   while (lua_next (L, idx)) {
+      lua_pop (L, 1);
+      if (lua_type (L, -1) != LUA_TSTRING) {
+         lua_pop (L, 1);
+         return fail (w, "has a key that is not a string (%s)", luaL_typename (L, -1));
+      }
+      cap++;
+   }
+   keys = lua_newuserdatauv (L, (cap ? cap : 1) * sizeof *keys, 0);
+   lua_pushnil (L);
+   while (lua_next (L, idx)) {
+      lua_pop (L, 1);
+      keys[n++] = lua_tostring (L, -1);
+   }
+   qsort (keys, n, sizeof *keys, cmp_cstr);
+
+   for (i = 0; i < n && rc == 0; i++) {
+      size_t sl, dl;
+      const bc_schema_entry *e;
+      if (kind == BC_K_STRUCT) {
+         if (push_path (w, keys[i], keys[i], 1, &sl, &dl))
+            return -1;
+         e = schema_find (w->spath);
+         if (!e) {
+            rc = fail (w, "unknown key (pipelock 2.3.0 refuses keys it does not know)");
+            break;
+         }
+      }
+      else {
+         /* a map's values: schema path "m{}", display path "m.key" */
+         if (push_path (w, "{}", "", 0, &sl, &dl))
+            return -1;
+         snprintf (w->dpath + dl, sizeof w->dpath - dl, ".%s", keys[i]);
+         e = schema_find (w->spath);
+      }
+      lua_getfield (L, idx, keys[i]);
+      rc = e ? check_value (w, lua_gettop (L), e->kind) : fail (w, "not in the schema");
+      lua_pop (L, 1);
+      if (rc == 0)
+         pop_path (w, sl, dl);
+   }
+   lua_pop (L, 1);                                        /* keys */
+   return rc;
+}
+
+static int
+check_list (walker *w, int idx)
+{
+   lua_State *L = w->L;
+   lua_Integer n = (lua_Integer) lua_rawlen (L, idx), count = 0, i;
+   const bc_schema_entry *e;
+   size_t sl, dl;
+
+   lua_pushnil (L);
+   while (lua_next (L, idx)) {
+      lua_pop (L, 1);
+      if (!lua_isinteger (L, -1) || lua_tointeger (L, -1) < 1 || lua_tointeger (L, -1) > n) {
+         lua_pop (L, 1);
+         return fail (w, "must be a list (a sequence 1..n), not a mapping");
+      }
+      count++;
+   }
+   if (count != n)
+      return fail (w, "must be a list without holes");
+
+   if (push_path (w, "[]", "", 0, &sl, &dl))
+      return -1;
+   e = schema_find (w->spath);
+   if (!e) {
+      pop_path (w, sl, dl);
+      return fail (w, "not in the schema");
+   }
+   for (i = 1; i <= n; i++) {
+      int rc;
+      snprintf (w->dpath + dl, sizeof w->dpath - dl, "[%lld]", (long long) i);
+      lua_rawgeti (L, idx, i);
+      rc = check_value (w, lua_gettop (L), e->kind);
+      lua_pop (L, 1);
+      if (rc)
+         return rc;
+   }
+   pop_path (w, sl, dl);
+   return 0;
+}
+
+static int
+check_value (walker *w, int idx, bc_kind kind)
+{
+   lua_State *L = w->L;
+   int t = lua_type (L, idx);
+
+   if (t == LUA_TLIGHTUSERDATA && lua_touserdata (L, idx) == NULL)
+      return fail (w, "is null; remove the key to take pipelock's default");
+   switch (kind) {
+   case BC_K_BOOL:
+      if (t != LUA_TBOOLEAN)
+         return fail (w, "must be %s, not %s", kind_name (kind), luaL_typename (L, idx));
+      return 0;
+   case BC_K_INT:
+   case BC_K_UINT:
+      if (!lua_isinteger (L, idx))
+         return fail (w, "must be %s, not %s", kind_name (kind),
+                      t == LUA_TNUMBER ? "a fraction" : luaL_typename (L, idx));
+      if (kind == BC_K_UINT && lua_tointeger (L, idx) < 0)
+         return fail (w, "must not be negative");
+      return check_int_rules (w, lua_tointeger (L, idx));
+   case BC_K_FLOAT:
+      if (t != LUA_TNUMBER)
+         return fail (w, "must be %s, not %s", kind_name (kind), luaL_typename (L, idx));
+      return 0;
+   case BC_K_STRING:
+      if (t != LUA_TSTRING)
+         return fail (w, "must be %s, not %s", kind_name (kind), luaL_typename (L, idx));
+      {
+         size_t n;
+         const char *s = lua_tolstring (L, idx, &n);
+         return check_string_rules (w, s, n);
+      }
+   case BC_K_LIST:
+      if (t != LUA_TTABLE)
+         return fail (w, "must be %s, not %s", kind_name (kind), luaL_typename (L, idx));
+      return check_list (w, idx);
+   case BC_K_MAP:
+   case BC_K_STRUCT:
+      if (t != LUA_TTABLE)
+         return fail (w, "must be %s, not %s", kind_name (kind), luaL_typename (L, idx));
+      if (lua_rawlen (L, idx) > 0)
+         return fail (w, "must be a mapping, not a list");
+      return check_mapping (w, idx, kind);
+   default:
+      return 0;
+   }
+}
+
+/* ---- invariants across keys ------------------------------------------- */
+
+/* Pushes cfg.a.b.c (nil when any step is missing). */
+static int
+get_path (lua_State *L, int cfg, const char *dotted)
+{
+   char part[64];
+   const char *p = dotted;
+   lua_pushvalue (L, cfg);
+   while (*p) {
+      size_t n = strcspn (p, ".");
+      if (!lua_istable (L, -1)) {
+         lua_pop (L, 1);
+         lua_pushnil (L);
+         return LUA_TNIL;
+      }
+      memcpy (part, p, n);
+      part[n] = '\0';
+      lua_getfield (L, -1, part);
+      lua_remove (L, -2);
+      p += n + (p[n] == '.');
+   }
+   return lua_type (L, -1);
+}
+
+static int
+need (walker *w, int cfg, const char *path, int type, const char *expect_s,
+      int expect_b, const char *why)
+{
+   lua_State *L = w->L;
+   int t = get_path (L, cfg, path), ok;
+   if (type == LUA_TBOOLEAN)
+      ok = t == LUA_TBOOLEAN && lua_toboolean (L, -1) == expect_b;
+   else
+      ok = t == LUA_TSTRING && strcmp (lua_tostring (L, -1), expect_s) == 0;
+   lua_pop (L, 1);
+   if (!ok) {
+      snprintf (w->dpath, sizeof w->dpath, "%s", path);
+      return fail (w, "%s", why);
+   }
+   return 0;
+}
+
+/* `a` true requires `b` true (pipelock's own cross-key rules). */
+static int
+requires (walker *w, int cfg, const char *a, const char *b)
+{
+   lua_State *L = w->L;
+   int on;
+   get_path (L, cfg, a);
+   on = lua_toboolean (L, -1) && lua_isboolean (L, -1);
+   lua_pop (L, 1);
+   if (!on)
+      return 0;
+   get_path (L, cfg, b);
+   on = lua_isboolean (L, -1) && lua_toboolean (L, -1);
+   lua_pop (L, 1);
+   if (!on) {
+      snprintf (w->dpath, sizeof w->dpath, "%s", a);
+      return fail (w, "requires %s: true", b);
+   }
+   return 0;
+}
+
+static int
+check_invariants (walker *w, int cfg)
+{
+   lua_State *L = w->L;
+   int t;
+
+   t = get_path (L, cfg, "version");
+   if (t != LUA_TNIL && !(lua_isinteger (L, -1) && lua_tointeger (L, -1) == 1)) {
+      lua_pop (L, 1);
+      snprintf (w->dpath, sizeof w->dpath, "version");
+      return fail (w, "must be 1");
+   }
+   lua_pop (L, 1);
+   if (need (w, cfg, "mode", LUA_TSTRING, "strict", 0,
+             "must be strict: only strict mode enforces api_allowlist")
+       || need (w, cfg, "enforce", LUA_TBOOLEAN, NULL, 1,
+                "must be true: false turns every block into a log line")
+       || need (w, cfg, "forward_proxy.enabled", LUA_TBOOLEAN, NULL, 1,
+                "must be true: the agent reaches the network only through the forward proxy")
+       || need (w, cfg, "fetch_proxy.listen", LUA_TSTRING, SIDECAR_LISTEN, 0,
+                "must be " SIDECAR_LISTEN ": the agent and the health check reach the sidecar there"))
+      return -1;
+
+   get_path (L, cfg, "api_allowlist");
+   t = lua_istable (L, -1) && lua_rawlen (L, -1) > 0;
+   lua_pop (L, 1);
+   if (!t) {
+      snprintf (w->dpath, sizeof w->dpath, "api_allowlist");
+      return fail (w, "must list at least one host (strict mode refuses an empty allowlist)");
+   }
+
+   get_path (L, cfg, "tls_interception.enabled");
+   t = lua_isboolean (L, -1) && lua_toboolean (L, -1);
+   lua_pop (L, 1);
+   if (t) {
+      const char *k[] = { "tls_interception.ca_cert", "tls_interception.ca_key" };
+      int i;
+      for (i = 0; i < 2; i++) {
+         int ok = get_path (L, cfg, k[i]) == LUA_TSTRING && lua_tostring (L, -1)[0] == '/';
+         lua_pop (L, 1);
+         if (!ok) {
+            snprintf (w->dpath, sizeof w->dpath, "%s", k[i]);
+            return fail (w, "must be set to an absolute path when tls_interception is enabled");
+         }
+      }
+   }
+
+   if (get_path (L, cfg, "agents") != LUA_TNIL) {
+      lua_pop (L, 1);
+      snprintf (w->dpath, sizeof w->dpath, "agents");
+      return fail (w, "per-agent profiles are an enterprise feature that needs a license; "
+                      "one sidecar serves one bottle here");
+   }
+   lua_pop (L, 1);
+
+   if (requires (w, cfg, "redaction.enabled", "request_body_scanning.enabled")
+       || requires (w, cfg, "adaptive_enforcement.enabled", "session_profiling.enabled")
+       || requires (w, cfg, "airlock.enabled", "session_profiling.enabled"))
+      return -1;
+   return 0;
+}
+
+/* core.pipelock_check(cfg) -> true | nil, "path: problem", "invalid_config" */
+static int
+l_pipelock_check (lua_State *L)
+{
+   walker *w;
+   luaL_checktype (L, 1, LUA_TTABLE);
+   lua_settop (L, 1);
+   /* The walker is a userdata: no malloc'd memory to leak on a raised error. */
+   w = lua_newuserdatauv (L, sizeof *w, 0);
+   memset (w, 0, sizeof *w);
+   w->L = L;
+   luaL_checkstack (L, 64, "pipelock_check");
+   if (lua_rawlen (L, 1) > 0) {
+      lua_pushnil (L);
+      lua_pushliteral (L, "(config): must be a mapping, not a list");
+      lua_pushliteral (L, "invalid_config");
+      return 3;
+   }
+   if (check_mapping (w, 1, BC_K_STRUCT) != 0 || check_invariants (w, 1) != 0) {
+      lua_pushnil (L);
+      lua_pushstring (L, w->msg);
+      lua_pushliteral (L, "invalid_config");
+      return 3;
+   }
+   lua_pushboolean (L, 1);
+   return 1;
+}
+
+void
+bc_pipelock_check_open (lua_State *L)
+{
+   lua_pushcfunction (L, l_pipelock_check);
+   lua_setfield (L, -2, "pipelock_check");
+}
