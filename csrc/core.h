@@ -55,6 +55,10 @@ void bc_http_open (lua_State *L);
 /* ---- sys.c: the few POSIX calls the launcher needs ------------------- */
 void bc_sys_open (lua_State *L);
 
+/* Nonzero once SIGINT or SIGTERM arrived after core.signals(); http.c's
+ * progress callback reads it to abort a transfer. */
+int bc_signal_pending (void);
+
 #pragma GCC visibility pop
 
 #endif
