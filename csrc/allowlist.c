@@ -145,10 +145,10 @@ bc_host_normalize (const char *in, size_t len, char *out, size_t *outlen)
       unsigned char c = (unsigned char) in[i];
       if (c >= 0x80)
          return "is not ASCII; write an internationalised name in punycode (xn--...)";
+      if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+         return "contains whitespace";
       if (c < 0x20 || c == 0x7f)
          return "contains a control character";
-      if (c == ' ' || c == '\t')
-         return "contains whitespace";
    }
    for (i = b; i < e; i++) {
       char c = in[i];
