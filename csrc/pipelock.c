@@ -277,7 +277,10 @@ l_pipelock_yaml (lua_State *L)
    lua_getfield (L, 2, "PIPELOCK_KEY_ORDER");
    lua_setfield (L, -2, "key_order");
    lua_call (L, 2, 3);
-   return lua_isnil (L, -3) ? 3 : 1;
+   if (lua_isnil (L, -3))
+      return 3;
+   lua_pop (L, 2);
+   return 1;
 }
 
 void

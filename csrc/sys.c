@@ -218,6 +218,17 @@ l_listdir (lua_State *L)
    return 1;
 }
 
+/* core.getcwd() -> path | nil, message, code */
+static int
+l_getcwd (lua_State *L)
+{
+   char buf[4096];
+   if (!getcwd (buf, sizeof buf))
+      return fail_errno (L, "getcwd", NULL);
+   lua_pushstring (L, buf);
+   return 1;
+}
+
 /* ---- the terminal ------------------------------------------------------- */
 
 static int
@@ -370,7 +381,7 @@ on_signal (int sig)
 int
 bc_signal_pending (void)
 {
-   return pending_signal != 0;
+   return pending_signal;
 }
 
 /* core.signals(): from now on SIGINT and SIGTERM are recorded, not fatal,
@@ -523,6 +534,7 @@ bc_sys_open (lua_State *L)
       { "rmtree", l_rmtree },
       { "stat", l_stat },
       { "listdir", l_listdir },
+      { "getcwd", l_getcwd },
       { "isatty", l_isatty },
       { "read_tty", l_read_tty },
       { "env_names", l_env_names },

@@ -1,0 +1,86 @@
+-- The preflight: what `plan`, `up --dry-run` and the y/N question show.
+-- Aligned `label : value` lines, names and kinds only, never a value.
+local M = {}
+
+-- The seed's egress summary: "9 hosts allowed (a, b, c, +6 more)".
+function M.hosts_summary(hosts)
+   local n = #hosts
+   if n == 0 then return "0 hosts allowed (none)" end
+   local show = n > 5 and 3 or n
+   local shown = table.concat(hosts, ", ", 1, show)
+   if n > show then
+      return ("%d hosts allowed (%s, +%d more)"):format(n, shown, n - show)
+   end
+   return ("%d hosts allowed (%s)"):format(n, shown)
+end
+
+local function push_policy(p)
+   if not p then return "" end
+   local bits = { "push " .. table.concat(p.branches or {}, ",") }
+   bits[#bits + 1] = p.force and "force allowed" or "no force"
+   bits[#bits + 1] = p.delete and "delete allowed" or "no delete"
+   bits[#bits + 1] = p.tags and "tags allowed" or "no tags"
+   return table.concat(bits, ", ")
+end
+
+local function runtime_text(plan)
+   if plan.runtime == "auto" then return "auto (gVisor runsc when the engine offers it, else runc)" end
+   if plan.runtime == "runsc" then return "runsc (gVisor)" end
+   return plan.runtime
+end
+
+-- -> array of {label, value} rows (several rows may share an empty label)
+function M.rows(plan)
+   local rows = {}
+   local function add(label, value) rows[#rows + 1] = { label, value } end
+   local function add_many(label, values, none)
+      if #values == 0 then return add(label, none or "none") end
+      for i, v in ipairs(values) do add(i == 1 and label or "", v) end
+   end
+
+   add("agent", plan.agent)
+   add("bottle", plan.bottle)
+   add("slug", plan.slug)
+   add("image", plan.images.agent)
+   add("pipelock", plan.images.pipelock)
+   add("backend", plan.backend)
+   add("runtime", runtime_text(plan))
+   local env = {}
+   for _, e in ipairs(plan.env) do env[#env + 1] = ("%s (%s)"):format(e.name, e.kind) end
+   add("env", #env > 0 and table.concat(env, ", ") or "none")
+   local skills = {}
+   for _, s in ipairs(plan.skills) do skills[#skills + 1] = s.name end
+   add("skills", #skills > 0 and table.concat(skills, ", ") or "none")
+   add("prompt", plan.prompt and ("%d characters, appended to the system prompt"):format(#plan.prompt.text) or "none")
+   add("egress", M.hosts_summary(plan.egress.hosts))
+   add("tls intercept", plan.egress.tls_interception
+      and "pipelock (per-launch CA, generated at launch)" or "off (HTTPS bodies are not scanned)")
+   if plan.egress.tls_interception then
+      add("passthrough", table.concat(plan.egress.passthrough, ", "))
+   end
+   add("dlp action", plan.egress.dlp_action)
+   local git = {}
+   for _, g in ipairs(plan.git) do
+      git[#git + 1] = ("%s: %s via %s (gate forwards to %s:%d); %s"):format(
+         g.name, g.upstream, g.gate_url, g.host, g.port, push_policy(g.push))
+   end
+   add_many("git", git)
+   add_many("policy", plan.policy_changes)
+   return rows
+end
+
+-- colour: a function(text, kind) -> text, or nil for plain output
+function M.render(plan, colour)
+   local rows = M.rows(plan)
+   local width = 0
+   for _, r in ipairs(rows) do width = math.max(width, #r[1]) end
+   local out = {}
+   for _, r in ipairs(rows) do
+      local label = r[1] .. string.rep(" ", width - #r[1])
+      if colour then label = colour(label, "label") end
+      out[#out + 1] = ("%s : %s"):format(label, r[2])
+   end
+   return table.concat(out, "\n") .. "\n"
+end
+
+return M
