@@ -122,8 +122,9 @@ is_ipv4 (const char *s, size_t n)
    return parts == 4;
 }
 
-const char *
-bc_host_normalize (const char *in, size_t len, char *out, size_t *outlen)
+/* The general path: every rule, with the message for the first broken one. */
+static const char *
+normalize_slow (const char *in, size_t len, char *out, size_t *outlen)
 {
    size_t b = 0, e = len, n, i;
    const char *why;
@@ -220,6 +221,79 @@ bc_host_normalize (const char *in, size_t len, char *out, size_t *outlen)
                 "anyone; list the exact hosts instead";
    }
    *outlen = n;
+   return NULL;
+}
+
+/* Character classes for the fast path. */
+enum { C_BAD = 0, C_LOWER, C_UPPER, C_DIGIT, C_HYPHEN, C_DOT };
+static unsigned char char_class[256];
+
+static void
+init_char_class (void)
+{
+   int c;
+   for (c = 'a'; c <= 'z'; c++)
+      char_class[c] = C_LOWER;
+   for (c = 'A'; c <= 'Z'; c++)
+      char_class[c] = C_UPPER;
+   for (c = '0'; c <= '9'; c++)
+      char_class[c] = C_DIGIT;
+   char_class['-'] = C_HYPHEN;
+   char_class['.'] = C_DOT;
+}
+
+/* One pass for the common case, a plain host name in letters, digits, '-'
+ * and '.' (a 100,000-host allowlist is checked twice per launch).  Anything
+ * else (wildcards, numeric labels, IPs, a trailing dot, whitespace, a broken
+ * label) goes to normalize_slow, which owns every rule and message; on the
+ * inputs this path accepts, the two give the same result. */
+const char *
+bc_host_normalize (const char *in, size_t len, char *out, size_t *outlen)
+{
+   size_t i, label = 0;
+   int digits_only = 1;
+
+   if (len == 0 || len > BC_HOST_MAX)
+      return normalize_slow (in, len, out, outlen);
+   for (i = 0; i < len; i++) {
+      unsigned char c = (unsigned char) in[i];
+      switch (char_class[c]) {
+      case C_LOWER:
+         out[i] = (char) c;
+         digits_only = 0;
+         label++;
+         break;
+      case C_UPPER:
+         out[i] = (char) (c - 'A' + 'a');
+         digits_only = 0;
+         label++;
+         break;
+      case C_DIGIT:
+         out[i] = (char) c;
+         label++;
+         break;
+      case C_HYPHEN:
+         if (label == 0)
+            return normalize_slow (in, len, out, outlen);
+         out[i] = '-';
+         digits_only = 0;
+         label++;
+         break;
+      case C_DOT:
+         if (label == 0 || label > 63 || digits_only || out[i - 1] == '-')
+            return normalize_slow (in, len, out, outlen);
+         out[i] = '.';
+         label = 0;
+         digits_only = 1;
+         break;
+      default:
+         return normalize_slow (in, len, out, outlen);
+      }
+   }
+   if (label == 0 || label > 63 || digits_only || out[len - 1] == '-')
+      return normalize_slow (in, len, out, outlen);
+   out[len] = '\0';
+   *outlen = len;
    return NULL;
 }
 
@@ -437,6 +511,7 @@ bc_allowlist_open (lua_State *L)
       { "allowlist", l_allowlist },
       { NULL, NULL }
    };
+   init_char_class ();
    luaL_setfuncs (L, fns, 0);
    push_list (L, bc_default_allowlist);
    lua_setfield (L, -2, "DEFAULT_ALLOWLIST");

@@ -141,6 +141,10 @@ static const char *const listen_keys[] = {
 #define SIDECAR_LISTEN "0.0.0.0:8888"
 #define SIDECAR_PORT "8888"
 
+/* What to check on a string (see find_string_rule). */
+typedef enum { R_NONE, R_DLP_ACTION, R_ENUM, R_HOST, R_CIDR, R_ABSOLUTE, R_LISTEN } rule_kind;
+typedef struct { rule_kind kind; int index; } string_rule;
+
 /* ---- the walk ---------------------------------------------------------- */
 
 typedef struct {
@@ -148,6 +152,8 @@ typedef struct {
    char spath[512];      /* schema path: agents{}.listeners[] */
    char dpath[1024];     /* display path: agents.claude.listeners[2] */
    char msg[1400];
+   char rule_path[512];  /* the schema path `rule` was looked up for */
+   string_rule rule;
 } walker;
 
 static int
@@ -283,42 +289,76 @@ check_listen (walker *w, const char *s, size_t n)
    return 0;
 }
 
+/* What to check on a string, looked up once per schema path: a list of
+ * 100,000 hosts must not pay for 40 path comparisons per entry. */
+static string_rule
+find_string_rule (const char *spath)
+{
+   string_rule r = { R_NONE, 0 };
+   int i;
+   if (strcmp (spath, "dlp.action") == 0)
+      r.kind = R_DLP_ACTION;
+   for (i = 0; r.kind == R_NONE && enums[i].path; i++)
+      if (strcmp (enums[i].path, spath) == 0)
+         r.kind = R_ENUM, r.index = i;
+   for (i = 0; r.kind == R_NONE && host_lists[i].path; i++)
+      if (strcmp (host_lists[i].path, spath) == 0)
+         r.kind = R_HOST, r.index = i;
+   for (i = 0; r.kind == R_NONE && cidr_lists[i].path; i++)
+      if (strcmp (cidr_lists[i].path, spath) == 0)
+         r.kind = R_CIDR, r.index = i;
+   for (i = 0; r.kind == R_NONE && absolute_paths[i]; i++)
+      if (strcmp (absolute_paths[i], spath) == 0)
+         r.kind = R_ABSOLUTE, r.index = i;
+   for (i = 0; r.kind == R_NONE && listen_keys[i]; i++)
+      if (strcmp (listen_keys[i], spath) == 0)
+         r.kind = R_LISTEN, r.index = i;
+   return r;
+}
+
 /* Rules on a string at the current schema path. */
 static int
 check_string_rules (walker *w, const char *s, size_t n)
 {
-   int i, j;
-   /* In the struct, but 2.3.0's validation refuses every value. */
-   if (strcmp (w->spath, "dlp.action") == 0)
+   string_rule r;
+   int j;
+
+   if (strcmp (w->spath, w->rule_path) != 0) {
+      w->rule = find_string_rule (w->spath);
+      snprintf (w->rule_path, sizeof w->rule_path, "%s", w->spath);
+   }
+   r = w->rule;
+   switch (r.kind) {
+   case R_DLP_ACTION:
+      /* In the struct, but 2.3.0's validation refuses every value. */
       return fail (w, "is not supported by pipelock 2.3.0; what a DLP match does is set by "
                       "request_body_scanning.action");
-   for (i = 0; enums[i].path; i++) {
-      if (strcmp (enums[i].path, w->spath) == 0) {
+   case R_ENUM:
+      {
          char q[96], list[128] = "";
-         for (j = 0; enums[i].values[j]; j++)
-            if (strcmp (enums[i].values[j], s) == 0)
+         for (j = 0; enums[r.index].values[j]; j++)
+            if (strcmp (enums[r.index].values[j], s) == 0)
                return 0;
-         for (j = 0; enums[i].values[j]; j++) {
+         for (j = 0; enums[r.index].values[j]; j++) {
             strcat (list, j ? ", " : "");
-            strcat (list, enums[i].values[j]);
+            strcat (list, enums[r.index].values[j]);
          }
          quote (q, sizeof q, s, n);
          return fail (w, "%s is not one of: %s", q, list);
       }
-   }
-   for (i = 0; host_lists[i].path; i++)
-      if (strcmp (host_lists[i].path, w->spath) == 0)
-         return check_host (w, s, n, host_lists[i].rule);
-   for (i = 0; cidr_lists[i].path; i++)
-      if (strcmp (cidr_lists[i].path, w->spath) == 0)
-         return check_cidr (w, s, n, cidr_lists[i].canonical);
-   for (i = 0; absolute_paths[i]; i++)
-      if (strcmp (absolute_paths[i], w->spath) == 0 && n > 0 && s[0] != '/')
+   case R_HOST:
+      return check_host (w, s, n, host_lists[r.index].rule);
+   case R_CIDR:
+      return check_cidr (w, s, n, cidr_lists[r.index].canonical);
+   case R_ABSOLUTE:
+      if (n > 0 && s[0] != '/')
          return fail (w, "must be an absolute path (pipelock would resolve it against the config file's directory)");
-   for (i = 0; listen_keys[i]; i++)
-      if (strcmp (listen_keys[i], w->spath) == 0 && n > 0)
-         return check_listen (w, s, n);
-   return 0;
+      return 0;
+   case R_LISTEN:
+      return n > 0 ? check_listen (w, s, n) : 0;
+   default:
+      return 0;
+   }
 }
 
 static int
@@ -422,25 +462,16 @@ check_mapping (walker *w, int idx, bc_kind kind)
    return rc;
 }
 
+/* One pass with lua_next: the array part comes in order 1..n, so the
+ * first error reported is the first bad entry; a key outside 1..n (a
+ * mapping, or a hole) is refused. */
 static int
 check_list (walker *w, int idx)
 {
    lua_State *L = w->L;
-   lua_Integer n = (lua_Integer) lua_rawlen (L, idx), count = 0, i;
+   lua_Integer n = (lua_Integer) lua_rawlen (L, idx), count = 0;
    const bc_schema_entry *e;
    size_t sl, dl;
-
-   lua_pushnil (L);
-   while (lua_next (L, idx)) {
-      lua_pop (L, 1);
-      if (!lua_isinteger (L, -1) || lua_tointeger (L, -1) < 1 || lua_tointeger (L, -1) > n) {
-         lua_pop (L, 1);
-         return fail (w, "must be a list (a sequence 1..n), not a mapping");
-      }
-      count++;
-   }
-   if (count != n)
-      return fail (w, "must be a list without holes");
 
    if (push_path (w, "[]", "", 0, &sl, &dl))
       return -1;
@@ -449,16 +480,27 @@ check_list (walker *w, int idx)
       pop_path (w, sl, dl);
       return fail (w, "not in the schema");
    }
-   for (i = 1; i <= n; i++) {
+   lua_pushnil (L);
+   while (lua_next (L, idx)) {
+      lua_Integer i;
       int rc;
+      if (!lua_isinteger (L, -2) || (i = lua_tointeger (L, -2)) < 1 || i > n) {
+         lua_pop (L, 2);
+         pop_path (w, sl, dl);
+         return fail (w, "must be a list (a sequence 1..n), not a mapping");
+      }
       snprintf (w->dpath + dl, sizeof w->dpath - dl, "[%lld]", (long long) i);
-      lua_rawgeti (L, idx, i);
       rc = check_value (w, lua_gettop (L), e->kind);
       lua_pop (L, 1);
-      if (rc)
+      if (rc) {
+         lua_pop (L, 1);
          return rc;
+      }
+      count++;
    }
    pop_path (w, sl, dl);
+   if (count != n)
+      return fail (w, "must be a list without holes");
    return 0;
 }
 
