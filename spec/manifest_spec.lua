@@ -498,6 +498,17 @@ bottles:
          assert.truthy(msg:find("already defined in " .. user_file .. ":4:3", 1, true))
       end)
 
+      it("a project agent choosing its image", function()
+         write(user_file, "bottles:\n  web: {}\n")
+         write(project_file, "agents:\n  a:\n    bottle: web\n    image: attacker/image:latest\n")
+         local m, msg, code = manifest.load { env = env }
+         assert.is_nil(m)
+         assert.equal("invalid_manifest", code)
+         assert.equal(project_file .. ":4:5: ", msg:sub(1, #project_file + 6))
+         assert.truthy(msg:find("agents.a.image", 1, true))
+         assert.truthy(msg:find("may not choose an agent's image", 1, true))
+      end)
+
       it("a project agent redefining the built-in claude agent", function()
          write(project_file, "agents:\n  claude: { bottle: default }\n")
          local m, msg = manifest.load { env = env }

@@ -123,14 +123,14 @@ end
 local commands = {}
 
 function commands.plan(args)
-   local plan, err, code = make_plan(args)
-   if not plan then return nil, err, code end
+   local plan, extras, code = make_plan(args)
+   if not plan then return nil, extras, code end
    local preflight = require "bottle.preflight"
    if args.json then
-      io.stderr:write(preflight.render(plan, colour_fn(2)))
+      io.stderr:write(preflight.render(plan, colour_fn(2), extras.policy_logs))
       io.stdout:write(plan_json(plan), "\n")
    else
-      io.stdout:write(preflight.render(plan, colour_fn(1)))
+      io.stdout:write(preflight.render(plan, colour_fn(1), extras.policy_logs))
    end
    return 0
 end
@@ -156,7 +156,7 @@ function commands.up(args)
    local preflight = require "bottle.preflight"
 
    if args.dry_run then
-      io.stderr:write(preflight.render(plan, colour_fn(2)))
+      io.stderr:write(preflight.render(plan, colour_fn(2), extras.policy_logs))
       say("dry-run requested; nothing was created.")
       return 0
    end
@@ -177,7 +177,7 @@ function commands.up(args)
    local ok, perr, pcode = launch.prepare(plan, { backend = backend })
    if not ok then return nil, perr, pcode end
 
-   io.stderr:write(preflight.render(plan, colour_fn(2)))
+   io.stderr:write(preflight.render(plan, colour_fn(2), extras.policy_logs))
    if not args.yes then
       local yes, qerr = confirm(PROG .. ": launch this agent? [y/N] ")
       if yes == nil then return nil, qerr, "usage" end

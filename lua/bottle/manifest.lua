@@ -864,6 +864,14 @@ local function load_project(m, path, text, user_path)
               "; a project file may only add agents: give this one another name")
       end
       m.agents[name] = check_agent(ctx, agents, name, m.bottles)
+      -- The image runs with the bottle's secrets and git remotes: a cloned
+      -- repository must not choose it.
+      local body = agents[name]
+      if type(body) == "table" and body.image ~= nil then
+         fail(ctx, at_key(ctx, body, "image"), join(join("agents", name), "image"),
+              "a project file may not choose an agent's image: the image runs with the bottle's " ..
+              "secrets; set image in your user file")
+      end
    end
 end
 

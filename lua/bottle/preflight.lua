@@ -29,8 +29,9 @@ local function runtime_text(plan)
    return plan.runtime
 end
 
--- -> array of {label, value} rows (several rows may share an empty label)
-function M.rows(plan)
+-- -> array of {label, value} rows (several rows may share an empty label);
+-- logs: the lines policies wrote with ctx.log, if any
+function M.rows(plan, logs)
    local rows = {}
    local function add(label, value) rows[#rows + 1] = { label, value } end
    local function add_many(label, values, none)
@@ -65,13 +66,17 @@ function M.rows(plan)
          g.name, g.upstream, g.gate_url, g.host, g.port, push_policy(g.push))
    end
    add_many("git", git)
-   add_many("policy", plan.policy_changes)
+   -- change lines read "policy FILE: ..."; the label already says policy
+   local changes = {}
+   for _, c in ipairs(plan.policy_changes) do changes[#changes + 1] = (c:gsub("^policy ", "")) end
+   add_many("policies", changes)
+   if logs and #logs > 0 then add_many("policy log", logs) end
    return rows
 end
 
 -- colour: a function(text, kind) -> text, or nil for plain output
-function M.render(plan, colour)
-   local rows = M.rows(plan)
+function M.render(plan, colour, logs)
+   local rows = M.rows(plan, logs)
    local width = 0
    for _, r in ipairs(rows) do width = math.max(width, #r[1]) end
    local out = {}
