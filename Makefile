@@ -79,8 +79,7 @@ deps:
 
 install: $(CORE)
 	install -D -m755 $(CORE) $(DESTDIR)$(INST_LIBDIR)/bottle/core.so
-	install -d $(DESTDIR)$(INST_LUADIR)/bottle
-	install -m644 lua/bottle/*.lua $(DESTDIR)$(INST_LUADIR)/bottle/
+	cd lua && find bottle -name '*.lua' -exec install -D -m644 {} $(DESTDIR)$(INST_LUADIR)/{} \;
 	sed '1s|.*|#!/usr/bin/env $(LUA)|' bin/bottle > bottle.tmp && \
 	  install -D -m755 bottle.tmp $(DESTDIR)$(INST_BINDIR)/bottle && rm -f bottle.tmp
 

@@ -1,0 +1,74 @@
+rockspec_format = "3.0"
+package = "claude-bottle"
+version = "scm-1"
+
+source = {
+   url = "git+https://example.invalid/claude-bottle.git",
+   branch = "main",
+}
+
+description = {
+   summary = "Run coding agents in containers whose only way out is a pipelock egress proxy",
+   detailed = [[
+Each agent runs in its own bottle: a container on an internal network whose
+only route out is its own pipelock sidecar (hostname allowlist, DLP on
+request bodies, TLS interception with a CA made for that launch).  One
+manifest per bottle, launch policies scripted in Lua, a preflight that shows
+exactly what will run, and teardown of everything when the session ends.
+]],
+   license = "MIT",
+   labels = { "security", "containers", "docker", "agents" },
+}
+
+dependencies = {
+   "lua >= 5.4, < 5.5",
+   -- lua-cjson and argparse: Debian's lua-cjson and lua-argparse on our
+   -- machines (make deps); from LuaRocks elsewhere.
+   "lua-cjson",
+   "argparse",
+}
+
+test_dependencies = { "busted" }
+test = { type = "busted" }
+
+-- curl's header sits in a multiarch directory on Debian, where LuaRocks
+-- does not look for headers: find libcurl by its library instead.
+external_dependencies = {
+   YAML = { header = "yaml.h", library = "yaml" },
+   CURL = { library = "curl" },
+}
+
+build = {
+   type = "builtin",
+   modules = {
+      ["bottle.core"] = {
+         sources = { "csrc/core.c", "csrc/allowlist.c", "csrc/pipelock.c", "csrc/pipelock_check.c",
+                     "csrc/yaml.c", "csrc/http.c", "csrc/sys.c" },
+         libraries = { "yaml", "curl" },
+         incdirs = { "csrc", "$(YAML_INCDIR)", "$(CURL_INCDIR)" },
+         libdirs = { "$(YAML_LIBDIR)", "$(CURL_LIBDIR)" },
+      },
+      ["bottle.cli"] = "lua/bottle/cli.lua",
+      ["bottle.env"] = "lua/bottle/env.lua",
+      ["bottle.launch"] = "lua/bottle/launch.lua",
+      ["bottle.manifest"] = "lua/bottle/manifest.lua",
+      ["bottle.plan"] = "lua/bottle/plan.lua",
+      ["bottle.policy"] = "lua/bottle/policy.lua",
+      ["bottle.preflight"] = "lua/bottle/preflight.lua",
+      ["bottle.progress"] = "lua/bottle/progress.lua",
+      ["bottle.tar"] = "lua/bottle/tar.lua",
+      ["bottle.teardown"] = "lua/bottle/teardown.lua",
+      ["bottle.backend"] = "lua/bottle/backend/init.lua",
+      ["bottle.backend.docker"] = "lua/bottle/backend/docker.lua",
+      ["bottle.backend.docker.agent"] = "lua/bottle/backend/docker/agent.lua",
+      ["bottle.backend.docker.api"] = "lua/bottle/backend/docker/api.lua",
+      ["bottle.backend.docker.ca"] = "lua/bottle/backend/docker/ca.lua",
+      ["bottle.backend.docker.networks"] = "lua/bottle/backend/docker/networks.lua",
+      ["bottle.backend.docker.pipelock"] = "lua/bottle/backend/docker/pipelock.lua",
+      ["bottle.backend.docker.provision"] = "lua/bottle/backend/docker/provision.lua",
+      ["bottle.backend.docker.resources"] = "lua/bottle/backend/docker/resources.lua",
+      ["bottle.backend.docker.stream"] = "lua/bottle/backend/docker/stream.lua",
+   },
+   install = { bin = { ["bottle"] = "bin/bottle" } },
+   copy_directories = { "docs", "examples" },
+}
