@@ -85,6 +85,27 @@ get_egress_field (lua_State *L, int egress, const char *field)
    return lua_getfield (L, egress, field);
 }
 
+/* Pushes core.allowlist(defaults, bottle.egress.<field>) (1 value), or
+ * nil, message, code (3 values); returns how many it pushed. */
+static int
+resolve_hosts (lua_State *L, int egress, const char *const *defaults,
+               const char *field, const char *defaults_name, const char *extra_name)
+{
+   lua_getfield (L, LUA_REGISTRYINDEX, "bottle.core.module");
+   lua_getfield (L, -1, "allowlist");
+   lua_remove (L, -2);
+   push_c_list (L, defaults);
+   get_egress_field (L, egress, field);
+   lua_createtable (L, 0, 2);
+   set_str (L, "defaults_name", defaults_name);
+   set_str (L, "extra_name", extra_name);
+   lua_call (L, 3, 3);
+   if (lua_isnil (L, -3))
+      return 3;
+   lua_pop (L, 2);
+   return 1;
+}
+
 /* core.pipelock_config(bottle, opts) -> cfg | nil, message, code */
 static int
 l_pipelock_config (lua_State *L)
@@ -147,19 +168,10 @@ l_pipelock_config (lua_State *L)
    set_bool (L, "explain_blocks", 1);
 
    /* api_allowlist: the defaults plus the bottle's hosts, validated. */
-   lua_getfield (L, LUA_REGISTRYINDEX, "bottle.core.module");
-   lua_getfield (L, -1, "allowlist");
-   push_c_list (L, bc_default_allowlist);
-   get_egress_field (L, egress, "allowlist");
-   lua_createtable (L, 0, 2);
-   set_str (L, "defaults_name", "default allowlist");
-   set_str (L, "extra_name", "egress.allowlist");
-   lua_call (L, 3, 3);
-   if (lua_isnil (L, -3))
+   if (resolve_hosts (L, egress, bc_default_allowlist, "allowlist",
+                      "default allowlist", "egress.allowlist") != 1)
       return 3;
-   lua_pop (L, 2);
    lua_setfield (L, top + 1, "api_allowlist");
-   lua_pop (L, 1);                                        /* module */
 
    /* fetch_proxy owns the main listener and the rate limit. */
    lua_createtable (L, 0, 2);
@@ -214,17 +226,9 @@ l_pipelock_config (lua_State *L)
       /* passthrough: never decrypted.  Claude's API host plus the bottle's
        * own; for *.x.com pipelock 2.3.0 does not match the apex x.com, so
        * the apex is added to keep the allowlist's meaning. */
-      lua_getfield (L, LUA_REGISTRYINDEX, "bottle.core.module");
-      lua_getfield (L, -1, "allowlist");
-      push_c_list (L, bc_default_passthrough);
-      get_egress_field (L, egress, "passthrough");
-      lua_createtable (L, 0, 2);
-      set_str (L, "defaults_name", "default passthrough");
-      set_str (L, "extra_name", "egress.passthrough");
-      lua_call (L, 3, 3);
-      if (lua_isnil (L, -3))
+      if (resolve_hosts (L, egress, bc_default_passthrough, "passthrough",
+                         "default passthrough", "egress.passthrough") != 1)
          return 3;
-      lua_pop (L, 2);
       /* add apexes of wildcards, then re-resolve for order and uniqueness */
       lua_newtable (L);
       for (i = 1; i <= (int) lua_rawlen (L, -2); i++) {
@@ -237,14 +241,17 @@ l_pipelock_config (lua_State *L)
             lua_rawseti (L, -2, ++n);
          }
       }
-      lua_getfield (L, -3, "allowlist");
+      /* stack: tls, list, with-apexes */
+      lua_getfield (L, LUA_REGISTRYINDEX, "bottle.core.module");
+      lua_getfield (L, -1, "allowlist");
+      lua_remove (L, -2);
       lua_insert (L, -2);
       lua_pushnil (L);
       lua_insert (L, -2);
-      lua_call (L, 2, 1);
+      lua_call (L, 2, 1);                                 /* allowlist(nil, with-apexes) */
       set_array_mt (L);
-      lua_setfield (L, -4, "passthrough_domains");
-      lua_pop (L, 2);                                     /* list, module */
+      lua_setfield (L, -3, "passthrough_domains");
+      lua_pop (L, 1);                                     /* list */
       lua_setfield (L, top + 1, "tls_interception");
    }
    return 1;
