@@ -31,9 +31,11 @@ INST_LUADIR ?= $(PREFIX)/share/lua/$(LUA_VERSION)
 INST_BINDIR ?= $(PREFIX)/bin
 
 DEB_PACKAGES = lua5.4 liblua5.4-dev libyaml-dev libcurl4-openssl-dev lua-busted \
-               luarocks lua-cjson lua-argparse python3 python3-yaml pkg-config gcc make
+               luarocks lua-cjson lua-argparse python3 python3-yaml pkg-config gcc make \
+               debootstrap openssl git
 
-.PHONY: all test test-unit test-e2e memcheck bench bench-up fuzz deps install uninstall clean print
+.PHONY: all setup images test-images test test-unit test-e2e memcheck bench bench-up demo fuzz \
+        deps install uninstall clean print
 
 all: $(CORE)
 
@@ -42,6 +44,22 @@ $(CORE): $(SRCS) $(HDRS)
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -fPIC -fvisibility=hidden \
 	  $(LUA_CFLAGS) $(YAML_CFLAGS) $(CURL_CFLAGS) -Icsrc \
 	  $(LIBFLAG) -o $@ $(SRCS) $(YAML_LIBS) $(CURL_LIBS)
+
+# The README's first command: packages, the core, the images the tests use.
+setup: deps all test-images
+
+# Test images, built locally (no registry is needed) and cached by a hash of
+# their inputs.  PIPELOCK_BIN=/path/to/pipelock packages a pipelock 2.3.0
+# binary when the Go module proxy will not serve pipelock (see images/test).
+test-images:
+	bash images/test/build.sh
+	@if [ -f images/test/git-gate.sh ]; then bash images/test/git-gate.sh; fi
+	@if [ -f images/test/sshd-upstream.sh ]; then bash images/test/sshd-upstream.sh; fi
+
+# The real agent image (needs the npm registry and a Node base image).
+images:
+	docker build -t claude-bottle:latest .
+	docker build -t claude-bottle-git-gate:latest -f Dockerfile.git-gate .
 
 # The README's test command.  Specs tagged `e2e` need a real dockerd and the
 # locally built test images; they say so and are skipped when those are absent.
@@ -65,6 +83,11 @@ bench: $(CORE)
 
 bench-up: $(CORE)
 	$(LUA) bench/up_bench.lua
+
+# A bottle brought up offline with the test images: one allowed request, one
+# refused request and one refused credential leak, then teardown.
+demo: $(CORE)
+	$(LUA) scripts/demo.lua
 
 fuzz:
 	$(MAKE) -C fuzz run

@@ -143,11 +143,14 @@ function M.build(opts)
    for _, c in ipairs(bottle_changes) do changes[#changes + 1] = c end
    for _, c in ipairs(config_changes) do changes[#changes + 1] = c end
 
+   -- The order the docker backend runs them in: the agent is created before
+   -- the sidecar so that its CA provisioning overlaps pipelock's start.
    local steps = { "networks" }
    if tls then steps[#steps + 1] = "ca" end
+   steps[#steps + 1] = "agent"
    steps[#steps + 1] = "pipelock"
    if #git > 0 then steps[#steps + 1] = "git-gate" end
-   for _, s in ipairs { "agent", "provision", "attach" } do steps[#steps + 1] = s end
+   for _, s in ipairs { "provision", "attach" } do steps[#steps + 1] = s end
 
    local command = { "claude", "--dangerously-skip-permissions" }
    local prompt

@@ -1,0 +1,144 @@
+-- `make bench-up`: median wall time of `bottle up --detach --yes` (it returns
+-- once the bottle is ready: pipelock healthy, agent provisioned) and of
+-- `bottle down SLUG`, beside the same topology brought up and down by the
+-- equivalent docker CLI sequence, interleaved in one run. Not a timed test:
+-- it prints figures and the issue's targets (up and down at most 0.5x the CLI).
+--
+-- Images: $BOTTLE_PIPELOCK_IMAGE and $BOTTLE_AGENT_IMAGE, by default the ones
+-- images/test/build.sh makes. Runs: $BENCH_RUNS (default 5), after one warm-up.
+local ROOT = (arg and arg[0] or ""):match("^(.*)/bench/[^/]+$") or "."
+if ROOT:sub(1, 1) ~= "/" then ROOT = (os.getenv("PWD") or ".") .. "/" .. ROOT end
+package.path = ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;" .. package.path
+package.cpath = ROOT .. "/build/?.so;" .. package.cpath
+local core = require "bottle.core"
+local RUNS = tonumber(os.getenv("BENCH_RUNS") or "") or 5
+local PIPELOCK = os.getenv("BOTTLE_PIPELOCK_IMAGE") or "claude-bottle-test/pipelock:2.3.0"
+local AGENT = os.getenv("BOTTLE_AGENT_IMAGE") or "claude-bottle-test/agent:latest"
+
+local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
+local function run(cmd)
+   local p = assert(io.popen(cmd .. " 2>&1"))
+   local out = p:read("a")
+   local ok = p:close()
+   return ok, out
+end
+
+local function must(cmd)
+   local ok, out = run(cmd)
+   if not ok then error("bench: command failed: " .. cmd .. "\n" .. out, 0) end
+   return out
+end
+
+local function timed(fn)
+   local t = core.monotonic()
+   local result = fn()
+   return core.monotonic() - t, result
+end
+
+local function median(xs)
+   local s = { table.unpack(xs) }
+   table.sort(s)
+   local n = #s
+   if n == 0 then return 0 / 0 end
+   return n % 2 == 1 and s[(n + 1) // 2] or (s[n // 2] + s[n // 2 + 1]) / 2
+end
+
+-- Preconditions: an engine and both images.
+for _, image in ipairs { PIPELOCK, AGENT } do
+   local ok = run("docker image inspect " .. q(image) .. " >/dev/null")
+   if not ok then
+      io.stderr:write("bench-up: image ", image, " is missing: run images/test/build.sh\n")
+      os.exit(1)
+   end
+end
+
+local work = core.mkdtemp("/tmp/claude-bottle-bench.")
+local state = work .. "/state"
+local ENV = table.concat({
+   "env",
+   "LUA_PATH=" .. q(ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;;"),
+   "LUA_CPATH=" .. q(ROOT .. "/build/?.so;;"),
+   "BOTTLE_PIPELOCK_IMAGE=" .. q(PIPELOCK), "BOTTLE_AGENT_IMAGE=" .. q(AGENT),
+   "XDG_STATE_HOME=" .. q(state),
+}, " ")
+-- An empty working directory: the embedded default bottle and agent.
+local BOTTLE = "cd " .. q(work) .. " && " .. ENV .. " lua5.4 " .. q(ROOT .. "/bin/bottle")
+
+local function ours_up()
+   local out = must(BOTTLE .. " up --detach --yes 2>/dev/null")
+   return out:match("([%w-]+)%s*$")
+end
+
+local function ours_down(slug)
+   must(BOTTLE .. " down " .. q(slug) .. " 2>/dev/null")
+end
+
+-- The docker CLI sequence for the same topology (as the issue lists it):
+-- network create twice, run tls init, create, cp three times, network
+-- connect, start, run the agent, cp, exec.
+local yaml_file = work .. "/pipelock.yaml"
+assert(core.write_file(yaml_file, must(BOTTLE .. " render 2>/dev/null"), tonumber("600", 8)))
+
+local function cli_up(n)
+   local s = "bench-cli-" .. n .. "-" .. core.random_hex(3)
+   local net, egress, pl, ag = "cb-net-" .. s, "cb-egress-" .. s, "cb-pipelock-" .. s, "cb-agent-" .. s
+   local ca = work .. "/ca-" .. s
+   local proxy = "http://" .. pl .. ":8888"
+   local bundle = "/etc/ssl/certs/ca-certificates.crt"
+   local cmds = {
+      "docker network create --internal --label cb-bench=1 " .. net,
+      "docker network create --label cb-bench=1 " .. egress,
+      "mkdir -m 700 " .. q(ca) .. " && docker run --rm -v " .. q(ca) .. ":/ca " .. PIPELOCK .. " tls init --out /ca",
+      "docker create --name " .. pl .. " --label cb-bench=1 --network " .. net .. " " .. PIPELOCK
+         .. " run --config /etc/pipelock.yaml --listen 0.0.0.0:8888",
+      "docker cp " .. q(yaml_file) .. " " .. pl .. ":/etc/pipelock.yaml",
+      "docker cp " .. q(ca .. "/ca.pem") .. " " .. pl .. ":/etc/pipelock-ca.pem",
+      "docker cp " .. q(ca .. "/ca-key.pem") .. " " .. pl .. ":/etc/pipelock-ca-key.pem",
+      "docker network connect " .. egress .. " " .. pl,
+      "docker start " .. pl,
+      "docker run -d --name " .. ag .. " --label cb-bench=1 --network " .. net
+         .. " -e HTTPS_PROXY=" .. proxy .. " -e HTTP_PROXY=" .. proxy
+         .. " -e NO_PROXY=localhost,127.0.0.1 -e NODE_EXTRA_CA_CERTS=/usr/local/share/ca-certificates/claude-bottle-ca.crt"
+         .. " -e SSL_CERT_FILE=" .. bundle .. " " .. AGENT .. " sleep infinity",
+      "docker cp " .. q(ca .. "/ca.pem") .. " " .. ag .. ":/usr/local/share/ca-certificates/claude-bottle-ca.crt",
+      "docker exec -u 0 " .. ag .. " update-ca-certificates",
+   }
+   for _, c in ipairs(cmds) do must(c .. " >/dev/null") end
+   return { net = net, egress = egress, pl = pl, ag = ag, ca = ca }
+end
+
+local function cli_down(t)
+   must("docker rm -f " .. t.ag .. " " .. t.pl .. " >/dev/null")
+   must("docker network rm " .. t.net .. " " .. t.egress .. " >/dev/null")
+   must("rm -rf " .. q(t.ca))
+end
+
+local results = { ours_up = {}, ours_down = {}, cli_up = {}, cli_down = {} }
+local ok, err = pcall(function()
+   for i = 0, RUNS do
+      local t_up, slug = timed(ours_up)
+      local t_down = timed(function() ours_down(slug) end)
+      local c_up, topo = timed(function() return cli_up(i) end)
+      local c_down = timed(function() cli_down(topo) end)
+      if i > 0 then   -- run 0 warms caches
+         table.insert(results.ours_up, t_up); table.insert(results.ours_down, t_down)
+         table.insert(results.cli_up, c_up); table.insert(results.cli_down, c_down)
+      end
+      io.stderr:write(("run %d%s: up %.2fs down %.2fs | cli up %.2fs down %.2fs\n")
+         :format(i, i == 0 and " (warm-up)" or "", t_up, t_down, c_up, c_down))
+   end
+end)
+-- Whatever a failed run left: ours by label, the CLI's by its own label.
+run(BOTTLE .. " down --all >/dev/null 2>&1")
+run("docker rm -f $(docker ps -aq --filter label=cb-bench=1) >/dev/null 2>&1")
+run("docker network rm $(docker network ls -q --filter label=cb-bench=1) >/dev/null 2>&1")
+core.rmtree(work)
+if not ok then io.stderr:write(tostring(err), "\n") os.exit(1) end
+
+local mu, md = median(results.ours_up), median(results.ours_down)
+local cu, cd = median(results.cli_up), median(results.cli_down)
+print(("bench-up: %d runs, images %s + %s"):format(RUNS, PIPELOCK, AGENT))
+print(("%-22s %10s %10s %8s %8s"):format("", "bottle", "docker CLI", "ratio", "target"))
+print(("%-22s %9.2fs %9.2fs %7.2fx %7s"):format("up (median, to ready)", mu, cu, mu / cu, "<=0.50x"))
+print(("%-22s %9.2fs %9.2fs %7.2fx %7s"):format("down (median)", md, cd, md / cd, "<=0.50x"))

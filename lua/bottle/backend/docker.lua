@@ -1,0 +1,462 @@
+-- The docker backend: carries out a plan against a Docker Engine through its
+-- HTTP API over the unix socket (bottle.backend.docker.api), so that the
+-- agent's only way out is its pipelock sidecar. The docker CLI is used only
+-- for the interactive terminal of `attach`. Interface: docs/backends.md.
+local core = require "bottle.core"
+local cjson = require "cjson"
+local api_mod = require "bottle.backend.docker.api"
+local resources = require "bottle.backend.docker.resources"
+local networks = require "bottle.backend.docker.networks"
+local ca = require "bottle.backend.docker.ca"
+local pipelock = require "bottle.backend.docker.pipelock"
+local agent = require "bottle.backend.docker.agent"
+local provision = require "bottle.backend.docker.provision"
+local stream = require "bottle.backend.docker.stream"
+
+local M = {}
+
+M.MIN_API_VERSION = "1.41"
+-- The images a plan names by default (for doctor, which has no plan).
+local planner = require "bottle.plan"
+M.DEFAULT_IMAGES = { pipelock = planner.PIPELOCK_IMAGE, agent = planner.AGENT_IMAGE }
+
+-- Engines whose internal networks leak DNS to the outside (CVE-2024-29018).
+local function leaks_dns(version)
+   local major, minor, patch = tostring(version):match("^(%d+)%.(%d+)%.(%d+)")
+   return major == "25" and minor == "0" and tonumber(patch) <= 3
+end
+
+local function version_at_least(v, min)
+   local a1, a2 = tostring(v):match("^(%d+)%.(%d+)")
+   local b1, b2 = min:match("^(%d+)%.(%d+)")
+   if not a1 then return false end
+   a1, a2, b1, b2 = tonumber(a1), tonumber(a2), tonumber(b1), tonumber(b2)
+   return a1 > b1 or (a1 == b1 and a2 >= b2)
+end
+
+-- One client per process (the endpoint comes from DOCKER_HOST).
+local client
+local function api()
+   if client then return client end
+   local c, msg, code = api_mod.new()
+   if not c then return nil, msg, code end
+   client = c
+   return client
+end
+
+-- For specs: use another client (e.g. one with a different endpoint).
+function M.set_client(c) client = c end
+
+local function unreachable(msg, code)
+   local ep = api_mod.endpoint()
+   return nil, ("cannot reach the Docker Engine at %s: %s (is dockerd running? set DOCKER_HOST)")
+      :format(ep and ep.name or tostring(os.getenv("DOCKER_HOST")), msg), code
+end
+
+-- How to get an image that is missing.
+local function image_hint(role, image)
+   if image:match("^claude%-bottle%-test/") then
+      return "build it with `make test-images`"
+   elseif role == "agent" then
+      return "build it with `docker build -t " .. image .. " .` in a claude-bottle checkout (or set BOTTLE_AGENT_IMAGE)"
+   end
+   return "pull it with `docker pull " .. image .. "` (or set BOTTLE_PIPELOCK_IMAGE to a local build,"
+      .. " e.g. claude-bottle-test/pipelock:2.3.0 from images/test/build.sh)"
+end
+
+-- The engine's version record, checked: reachable, API new enough, no DNS leak.
+local function check_engine(c)
+   local v, msg, code = c:engine_version()
+   if not v then return unreachable(msg, code) end
+   if not version_at_least(v.ApiVersion, M.MIN_API_VERSION) then
+      return nil, ("the Docker Engine's API is %s; claude-bottle needs %s or later (Engine 20.10+)")
+         :format(tostring(v.ApiVersion), M.MIN_API_VERSION), "engine_version"
+   end
+   if leaks_dns(v.Version) then
+      return nil, ("Docker Engine %s leaks DNS out of internal networks (CVE-2024-29018): upgrade to 25.0.4 or later")
+         :format(v.Version), "engine_version"
+   end
+   return v
+end
+
+---------------------------------------------------------------------------
+-- prepare: checks only, all at once.
+
+function M.prepare(plan, state)
+   local c, msg, code = api()
+   if not c then return nil, msg, code end
+   local v
+   v, msg, code = check_engine(c)
+   if not v then return nil, msg, code end
+
+   local calls, kinds = {}, {}
+   local function add(kind, call) calls[#calls + 1] = call; kinds[#kinds + 1] = kind end
+   add({ "info" }, { "engine info", "GET", "/info" })
+   for _, role in ipairs { "pipelock", "agent" } do
+      local image = plan.images[role]
+      add({ "image", role, image }, { "inspect image " .. image, "GET", "/images/" .. api_mod.urlencode(image) .. "/json" })
+   end
+   local container_names = { plan.names.agent, plan.names.pipelock, ca.container_name(plan) }
+   if plan.git and #plan.git > 0 then container_names[#container_names + 1] = plan.names.git_gate end
+   for _, name in ipairs(container_names) do
+      add({ "name", "container", name }, { "inspect container " .. name, "GET", "/containers/" .. name .. "/json" })
+   end
+   for _, name in ipairs { plan.names.internal_network, plan.names.egress_network } do
+      add({ "name", "network", name }, { "inspect network " .. name, "GET", "/networks/" .. name })
+   end
+
+   local problems = {}
+   local info
+   for i, r in ipairs(c:many(calls)) do
+      local kind = kinds[i]
+      if kind[1] == "info" then
+         if not r[1] then return unreachable(r[2], r[3]) end
+         info = r[1]
+      elseif kind[1] == "image" then
+         if not r[1] then
+            if r[3] == "not_found" then
+               problems[#problems + 1] = ("the %s image %s is not present: %s"):format(kind[2], kind[3],
+                  image_hint(kind[2], kind[3]))
+            else
+               problems[#problems + 1] = r[2]
+            end
+         end
+      else
+         if r[1] then
+            problems[#problems + 1] = ("a %s named %s already exists: run `bottle cleanup` (or `bottle down %s`)")
+               :format(kind[2], kind[3], plan.slug)
+         elseif r[3] ~= "not_found" then
+            problems[#problems + 1] = r[2]
+         end
+      end
+   end
+   if #problems > 0 then return nil, table.concat(problems, "; "), "not_ready" end
+
+   local runtimes = info.Runtimes or {}
+   if plan.runtime == "auto" then
+      plan.runtime = runtimes.runsc and "runsc" or "runc"
+   elseif not runtimes[plan.runtime] then
+      local have = {}
+      for name in pairs(runtimes) do have[#have + 1] = name end
+      table.sort(have)
+      return nil, ("the engine has no %s runtime (it has: %s)"):format(plan.runtime, table.concat(have, ", ")),
+         "not_ready"
+   end
+   return true
+end
+
+---------------------------------------------------------------------------
+-- up: networks (+ CA container), CA, agent, pipelock, git gate.
+
+function M.up(state, progress)
+   local c, msg, code = api()
+   if not c then return nil, msg, code end
+   local plan = state.plan
+   state.docker = state.docker or {}
+   local with_git = plan.git and #plan.git > 0
+
+   -- Every removal is registered before anything is made, in the order the
+   -- teardown must undo them backwards (agent, git gate, pipelock, CA
+   -- container, networks). A remover checks the slug label, so one whose
+   -- resource was never made, or belongs to someone else, removes nothing.
+   resources.set_launch_labels(plan.slug, state.detach)
+   local git_gate
+   if with_git then
+      local loaded, mod = pcall(require, "bottle.backend.docker.git_gate")
+      if not loaded then return nil, "git gate: " .. tostring(mod), "unsupported" end
+      git_gate = mod
+   end
+   networks.push_teardown(c, state)
+   if plan.ca then ca.push_teardown(c, state) end
+   pipelock.push_teardown(c, state)
+   if git_gate and git_gate.push_teardown then git_gate.push_teardown(c, state) end
+   agent.push_teardown(c, state)
+
+   -- The CA container needs no network: it is created and started alongside
+   -- the networks, and the ca step collects what it made.
+   local ok
+   ok, msg, code = progress("networks", function()
+      local calls = networks.calls(state)
+      if plan.ca then calls[#calls + 1] = ca.create_call(state) end
+      local results, problems = c:many(calls), {}
+      for _, r in ipairs(results) do
+         if not r[1] then problems[#problems + 1] = r[2] end
+      end
+      if #problems > 0 then return nil, table.concat(problems, "; "), "engine" end
+      if plan.ca then return ca.start(c, state, results[#results][1]) end
+      return true
+   end)
+   if not ok then return nil, msg, code end
+   if plan.ca then
+      ok, msg, code = progress("ca", ca.collect, c, state)
+      if not ok then return nil, msg, code end
+   end
+   -- The agent comes before the sidecar so that update-ca-certificates (slow:
+   -- it forks per certificate) runs while pipelock starts. Nothing runs in the
+   -- agent but its keep-alive until provisioning is done and pipelock ready.
+   ok, msg, code = progress("agent", function()
+      local done, err, ecode = agent.create(c, state)
+      if not done then return nil, err, ecode end
+      if plan.ca then return provision.start_ca(c, state) end
+      return true
+   end)
+   if not ok then return nil, msg, code end
+   ok, msg, code = progress("pipelock", pipelock.create, c, state)
+   if not ok then return nil, msg, code end
+   if git_gate then
+      ok, msg, code = progress("git-gate", git_gate.create, c, state)
+      if not ok then return nil, msg, code end
+   end
+   return true
+end
+
+function M.provision(state)
+   local c, msg, code = api()
+   if not c then return nil, msg, code end
+   state.docker = state.docker or {}
+   if not state.docker.agent_id then
+      return nil, "provision: the agent container has not been created", "usage"
+   end
+   return provision.run(c, state)
+end
+
+---------------------------------------------------------------------------
+-- attach: the one place the docker CLI is used (an interactive terminal).
+
+-- The argv for `docker exec`: literals through the 0600 env-file, secrets
+-- by name only (their values travel in the child's environment).
+function M.attach_argv(state)
+   local plan = state.plan
+   local argv = { "docker", "exec", "-i" }
+   if core.isatty(0) and core.isatty(1) then argv[#argv + 1] = "-t" end
+   if state.stage and state.stage.env_file then
+      argv[#argv + 1] = "--env-file"
+      argv[#argv + 1] = state.stage.env_file
+   end
+   local names = {}
+   for name in pairs(state.secrets or {}) do names[#names + 1] = name end
+   table.sort(names)
+   for _, name in ipairs(names) do
+      argv[#argv + 1] = "-e"
+      argv[#argv + 1] = name
+   end
+   argv[#argv + 1] = plan.names.agent
+   for _, word in ipairs(plan.command) do argv[#argv + 1] = word end
+   return argv
+end
+
+function M.attach(state)
+   return core.spawn(M.attach_argv(state), { env = state.secrets or {} })
+end
+
+---------------------------------------------------------------------------
+-- down, list, cleanup: found by label.
+
+function M.down(target)
+   local c, msg, code = api()
+   if not c then return nil, msg, code end
+   local found
+   found, msg, code = resources.find(c, not target.all and target.slug or nil)
+   if not found then return unreachable(msg, code) end
+   local slugs, seen = {}, {}
+   for _, kind in ipairs { "containers", "networks" } do
+      for _, r in ipairs(found[kind]) do
+         if r.slug and not seen[r.slug] then seen[r.slug] = true; slugs[#slugs + 1] = r.slug end
+      end
+   end
+   table.sort(slugs)
+   if #slugs == 0 and target.slug then
+      return nil, ("no bottle %q (see `bottle list`)"):format(target.slug), "not_found"
+   end
+   local ok
+   ok, msg, code = resources.remove(c, found)
+   if not ok then return nil, msg, code end
+   return slugs
+end
+
+-- Groups found resources by slug.
+local function by_slug(found)
+   local bottles, order = {}, {}
+   local function get(slug)
+      if not bottles[slug] then
+         bottles[slug] = { slug = slug, containers = {}, networks = {}, roles = {} }
+         order[#order + 1] = slug
+      end
+      return bottles[slug]
+   end
+   for _, ctr in ipairs(found.containers) do
+      local b = get(ctr.slug or "?")
+      b.containers[#b.containers + 1] = ctr
+      if ctr.role then b.roles[ctr.role] = ctr end
+   end
+   for _, n in ipairs(found.networks) do
+      local b = get(n.slug or "?")
+      b.networks[#b.networks + 1] = n
+   end
+   table.sort(order)
+   return bottles, order
+end
+
+function M.list()
+   local c, msg, code = api()
+   if not c then return nil, msg, code end
+   local found
+   found, msg, code = resources.find(c)
+   if not found then return unreachable(msg, code) end
+   local bottles, order = by_slug(found)
+   local out = {}
+   for _, slug in ipairs(order) do
+      local b = bottles[slug]
+      local a = b.roles.agent
+      local any = a or b.containers[1]
+      local labels = any and any.labels or (b.networks[1] and b.networks[1].labels) or {}
+      local containers, created = {}, nil
+      for _, ctr in ipairs(b.containers) do
+         containers[ctr.role or ctr.name] = ctr.name
+         if ctr.created and (not created or ctr.created < created) then created = ctr.created end
+      end
+      out[#out + 1] = {
+         slug = slug, agent = labels[resources.AGENT], bottle = labels[resources.BOTTLE],
+         state = a and a.state or "incomplete", created = created, containers = containers,
+      }
+   end
+   return out
+end
+
+-- Is this bottle alive (so not a leftover)? Its launcher process still runs
+-- (a launch in progress, an attached session) or cannot be checked from here;
+-- or it was launched detached and its agent and pipelock run.
+local function alive(b)
+   local checked = false
+   for _, kind in ipairs { "containers", "networks" } do
+      for _, r in ipairs(b[kind]) do
+         local launcher = r.labels[resources.LAUNCHER]
+         if launcher and launcher ~= "" then
+            checked = true
+            if resources.launcher_alive(launcher) ~= false then return true end
+         end
+      end
+   end
+   local a, p = b.roles.agent, b.roles.pipelock
+   local running = a and p and a.state == "running" and p.state == "running"
+   if not running then return false end
+   if a.labels[resources.DETACHED] == "1" then return true end
+   return not checked   -- attached: alive only if nobody can say its launcher died
+end
+
+function M.cleanup(opts)
+   opts = opts or {}
+   local c, msg, code = api()
+   if not c then return nil, msg, code end
+   local found
+   found, msg, code = resources.find(c)
+   if not found then return unreachable(msg, code) end
+   local bottles, order = by_slug(found)
+   local doomed = { containers = {}, networks = {} }
+   local report = { containers = {}, networks = {}, slugs = {} }
+   for _, slug in ipairs(order) do
+      local b = bottles[slug]
+      if not alive(b) then
+         report.slugs[#report.slugs + 1] = slug
+         for _, ctr in ipairs(b.containers) do
+            doomed.containers[#doomed.containers + 1] = ctr
+            report.containers[#report.containers + 1] = { slug = slug, name = ctr.name, role = ctr.role,
+                                                          state = ctr.state }
+         end
+         for _, n in ipairs(b.networks) do
+            doomed.networks[#doomed.networks + 1] = n
+            report.networks[#report.networks + 1] = { slug = slug, name = n.name, role = n.role }
+         end
+      end
+   end
+   if opts.apply then
+      local ok
+      ok, msg, code = resources.remove(c, doomed)
+      if not ok then return nil, msg, code end
+   end
+   return report
+end
+
+---------------------------------------------------------------------------
+-- doctor, logs
+
+function M.doctor(opts)
+   opts = opts or {}
+   local checks = {}
+   local function add(check, ok, detail, extra)
+      local entry = { check = check, ok = ok and true or false, detail = detail }
+      for k, v in pairs(extra or {}) do entry[k] = v end
+      checks[#checks + 1] = entry
+   end
+   local ep, emsg = api_mod.endpoint()
+   if not ep then
+      add("engine reachable", false, emsg)
+      return checks
+   end
+   local c = api()
+   local v, msg = c:engine_version()
+   if not v then
+      add("engine reachable", false, ep.name .. ": " .. tostring(msg))
+      return checks
+   end
+   add("engine reachable", true, ("%s: Docker Engine %s"):format(ep.name, tostring(v.Version)))
+   add("API version", version_at_least(v.ApiVersion, M.MIN_API_VERSION),
+       ("%s (needs %s or later)"):format(tostring(v.ApiVersion), M.MIN_API_VERSION))
+   add("internal networks keep DNS in (CVE-2024-29018)", not leaks_dns(v.Version),
+       leaks_dns(v.Version) and ("Engine %s leaks DNS from internal networks: upgrade to 25.0.4+"):format(v.Version)
+       or ("Engine %s is not affected (25.0.0 to 25.0.3 are)"):format(tostring(v.Version)))
+   local images = {
+      pipelock = (opts.images and opts.images.pipelock) or os.getenv("BOTTLE_PIPELOCK_IMAGE") or M.DEFAULT_IMAGES.pipelock,
+      agent = (opts.images and opts.images.agent) or os.getenv("BOTTLE_AGENT_IMAGE") or M.DEFAULT_IMAGES.agent,
+   }
+   for _, role in ipairs { "pipelock", "agent" } do
+      local img, _, icode = c:image_inspect(images[role])
+      add(role .. " image present", img ~= nil,
+          img and images[role] or (images[role] .. (icode == "not_found" and (" is missing: " .. image_hint(role, images[role])) or "")))
+   end
+   local info = c:info()
+   local runsc = info and info.Runtimes and info.Runtimes.runsc ~= nil
+   add("gVisor runtime (runsc)", runsc,
+       runsc and "available: agents run under gVisor" or "not installed: agents run with runc (optional)",
+       { optional = true })
+   return checks
+end
+
+-- logs(slug, opts): pipelock's decision log (its JSON lines on stdout).
+-- opts.on_line(line) hears each line; opts.follow keeps streaming until the
+-- sidecar stops or on_line returns false.
+function M.logs(slug, opts)
+   opts = opts or {}
+   local c, msg, code = api()
+   if not c then return nil, msg, code end
+   local found
+   found, msg, code = resources.find(c, slug)
+   if not found then return unreachable(msg, code) end
+   local sidecar
+   for _, ctr in ipairs(found.containers) do
+      if ctr.role == "pipelock" then sidecar = ctr end
+   end
+   if not sidecar then return nil, ("no pipelock sidecar for bottle %q (see `bottle list`)"):format(slug), "not_found" end
+   local on_line = opts.on_line or function(line) io.stdout:write(line, "\n") end
+   local stopped = false
+   local feed = stream.line_splitter(function(line)
+      if stopped then return end
+      if on_line(line) == false then stopped = true end
+   end)
+   local ok
+   ok, msg, code = c:container_logs(sidecar.id, {
+      stdout = true, stderr = false, follow = opts.follow or false, tail = opts.tail,
+      on_frame = function(_, payload)
+         feed(payload)
+         if stopped then return false end
+      end,
+   })
+   if not ok then return nil, msg, code end
+   return true
+end
+
+M.leaks_dns = leaks_dns
+M.version_at_least = version_at_least
+M._json = cjson
+
+return M

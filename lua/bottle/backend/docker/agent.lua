@@ -1,0 +1,64 @@
+-- The agent container: on the internal network only (no gateway, so a client
+-- that ignores the proxy gets no route), with the proxy and CA environment, a
+-- keep-alive command, and gVisor when the engine has it.
+--
+-- Secret hygiene: the container config holds only plan.agent_env (proxy URLs
+-- and CA paths, no secrets). Literal values from the env-file and the prompted
+-- or host secrets are handed to the session at `docker exec` time (attach:
+-- `--env-file` and `-e NAME`), so no value of the bottle's env ever appears in
+-- `docker inspect`.
+local resources = require "bottle.backend.docker.resources"
+
+local M = {}
+
+M.KEEP_ALIVE = { "sleep", "infinity" }
+
+local function env_list(map)
+   local names = {}
+   for k in pairs(map or {}) do names[#names + 1] = k end
+   table.sort(names)
+   local out = {}
+   for i, k in ipairs(names) do out[i] = k .. "=" .. tostring(map[k]) end
+   return out
+end
+
+function M.config(state)
+   local plan = state.plan
+   local config = {
+      Image = plan.images.agent,
+      -- The entrypoint is replaced so that an image's own entrypoint cannot
+      -- start anything before provisioning.
+      Entrypoint = M.KEEP_ALIVE,
+      Env = env_list(plan.agent_env),
+      Labels = resources.labels(plan, "agent", { [resources.DETACHED] = state.detach and "1" or "0" }),
+      HostConfig = {
+         NetworkMode = plan.names.internal_network,
+         Init = true,
+         Runtime = plan.runtime ~= "auto" and plan.runtime or nil,
+         RestartPolicy = { Name = "no" },
+      },
+      NetworkingConfig = { EndpointsConfig = { [plan.names.internal_network] = {} } },
+   }
+   if #config.Env == 0 then config.Env = nil end
+   return config
+end
+
+-- Registers the agent's removal (before it is made).
+function M.push_teardown(api, state)
+   local name = state.plan.names.agent
+   state.teardown:push("container " .. name, resources.remover(api, "container", name, state.plan.slug))
+end
+
+-- create(api, state) → true once the agent container runs.
+function M.create(api, state)
+   local plan = state.plan
+   local name = plan.names.agent
+   local created, msg, code = api:container_create(name, M.config(state))
+   if not created then return nil, msg, code end
+   state.docker.agent_id = name      -- the engine takes names; messages read better
+   return api:container_start(name)
+end
+
+M.env_list = env_list
+
+return M

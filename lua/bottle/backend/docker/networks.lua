@@ -1,0 +1,47 @@
+-- The two networks of a bottle: the internal one (`Internal: true`: no route
+-- out, so the agent's only way out is the proxy) and the egress bridge (a
+-- user-defined bridge, because Docker's default bridge has no DNS and pipelock
+-- must resolve upstream names). Both are created at once.
+local resources = require "bottle.backend.docker.resources"
+
+local M = {}
+
+function M.specs(plan)
+   return {
+      { name = plan.names.internal_network, role = "network-internal", internal = true },
+      { name = plan.names.egress_network, role = "network-egress", internal = false },
+   }
+end
+
+-- Registers the removal of both networks (before they are made).
+function M.push_teardown(api, state)
+   local plan = state.plan
+   for _, n in ipairs(M.specs(plan)) do
+      state.teardown:push("network " .. n.name, resources.remover(api, "network", n.name, plan.slug))
+   end
+end
+
+-- calls(state) → the two create calls for api:many.
+function M.calls(state)
+   local plan = state.plan
+   local calls = {}
+   for i, n in ipairs(M.specs(plan)) do
+      calls[i] = { "create network " .. n.name, "POST", "/networks/create", { json = {
+         Name = n.name, Driver = "bridge", Internal = n.internal, CheckDuplicate = true,
+         Labels = resources.labels(plan, n.role),
+      } } }
+   end
+   return calls
+end
+
+-- create(api, state) → true | nil, message, code
+function M.create(api, state)
+   local problems = {}
+   for _, r in ipairs(api:many(M.calls(state))) do
+      if not r[1] then problems[#problems + 1] = r[2] end
+   end
+   if #problems > 0 then return nil, table.concat(problems, "; "), "engine" end
+   return true
+end
+
+return M

@@ -1,0 +1,195 @@
+-- Helpers for the end-to-end specs: a real dockerd, the locally built test
+-- images (images/test/build.sh), the upstream test server, and a test bottle's
+-- plan. Nothing here is a fake: it drives the docker backend and launch.lua.
+local core = require "bottle.core"
+local cjson = require "cjson"
+local api_mod = require "bottle.backend.docker.api"
+
+local E = {}
+
+E.AGENT_IMAGE = "claude-bottle-test/agent:latest"
+E.PIPELOCK_IMAGE = "claude-bottle-test/pipelock:2.3.0"
+E.UPSTREAM_NETWORK = "claude-bottle-test-upstream"
+E.TEST_LABEL = "claude-bottle-test"
+E.CERT_DIR = "/usr/local/share/claude-bottle-test"
+-- Docker's default address pools: the test policy lets pipelock reach the
+-- upstream server there (its SSRF guard blocks private addresses otherwise).
+E.DOCKER_POOLS = { "172.16.0.0/12", "192.168.0.0/16", "10.0.0.0/8" }
+
+local function arr(t) return setmetatable(t, core.array_mt) end
+
+function E.api()
+   return assert(api_mod.new())
+end
+
+-- nil when the e2e specs can run, else why not (for pending()).
+function E.unavailable()
+   local c, msg = api_mod.new()
+   if not c then return msg end
+   local ok, err = c:ping()
+   if not ok then return "no Docker Engine: " .. tostring(err) end
+   for _, image in ipairs { E.AGENT_IMAGE, E.PIPELOCK_IMAGE } do
+      if not c:image_inspect(image) then
+         return image .. " is not built: run images/test/build.sh (see its PIPELOCK_BIN note)"
+      end
+   end
+   return nil
+end
+
+-- The pipelock config text of the test bottle: the bottle's egress plus what
+-- a test policy adds (trusted_domains and ssrf.ip_allowlist for the upstream).
+function E.pipelock(egress, ca)
+   local cfg = assert(core.pipelock_config({ egress = egress },
+      ca and { ca_cert = ca.sidecar_cert, ca_key = ca.sidecar_key } or {}))
+   cfg.trusted_domains = arr { "allowed.test" }
+   cfg.ssrf = { ip_allowlist = arr(E.DOCKER_POOLS) }
+   local yaml, msg = core.pipelock_yaml(cfg)
+   if not yaml then
+      -- Until core.pipelock_yaml lands: JSON is YAML, and pipelock reads it.
+      assert(msg == nil, msg)
+      yaml = cjson.encode(cfg):gsub("\\/", "/")
+   end
+   return { config_path = "/etc/pipelock.yaml", yaml = yaml, config = cfg }
+end
+
+-- A plan in the documented shape (/tmp/brief-backend.md) for a test bottle.
+-- opts: agent (name), tls (default true), dlp_action, hosts, passthrough,
+-- env ({ {name, kind} }), prompt, skills, command, images overrides.
+function E.plan(opts)
+   opts = opts or {}
+   local agent = opts.agent or "e2e"
+   local slug = agent .. "-" .. core.random_hex(3)
+   local tls = opts.tls ~= false
+   local names = {
+      agent = "claude-bottle-" .. slug, pipelock = "claude-bottle-pipelock-" .. slug,
+      git_gate = "claude-bottle-git-gate-" .. slug, internal_network = "claude-bottle-net-" .. slug,
+      egress_network = "claude-bottle-egress-" .. slug,
+   }
+   local url = "http://" .. names.pipelock .. ":8888"
+   local ca = tls and { sidecar_cert = "/etc/pipelock-ca.pem", sidecar_key = "/etc/pipelock-ca-key.pem",
+                        agent_cert = "/usr/local/share/ca-certificates/claude-bottle-ca.crt" } or nil
+   local egress = { allowlist = opts.hosts or { "allowed.test" }, dlp_action = opts.dlp_action or "block",
+                    tls_interception = tls, passthrough = opts.passthrough or {} }
+   local agent_env = { HTTPS_PROXY = url, HTTP_PROXY = url, https_proxy = url, http_proxy = url,
+                       NO_PROXY = "localhost,127.0.0.1", no_proxy = "localhost,127.0.0.1" }
+   if ca then
+      local bundle = "/etc/ssl/certs/ca-certificates.crt"
+      agent_env.NODE_EXTRA_CA_CERTS = ca.agent_cert
+      agent_env.SSL_CERT_FILE, agent_env.REQUESTS_CA_BUNDLE, agent_env.GIT_SSL_CAINFO = bundle, bundle, bundle
+   end
+   local steps = { "networks" }
+   if ca then steps[#steps + 1] = "ca" end
+   for _, s in ipairs { "pipelock", "agent", "provision", "attach" } do steps[#steps + 1] = s end
+   return {
+      version = 1, slug = slug, agent = agent, bottle = "e2e", backend = "docker", runtime = "auto",
+      labels = { ["claude-bottle"] = "1", ["claude-bottle.slug"] = slug, ["claude-bottle.agent"] = agent,
+                 ["claude-bottle.bottle"] = "e2e" },
+      names = names,
+      images = { pipelock = opts.pipelock_image or E.PIPELOCK_IMAGE, agent = opts.agent_image or E.AGENT_IMAGE },
+      proxy = { host = names.pipelock, port = 8888, url = url },
+      agent_env = agent_env,
+      env = opts.env or {},
+      ca = ca,
+      pipelock = E.pipelock(egress, ca),
+      egress = { hosts = egress.allowlist, tls_interception = tls, passthrough = egress.passthrough,
+                 dlp_action = egress.dlp_action },
+      prompt = opts.prompt,
+      skills = opts.skills or {},
+      git = {},
+      policy_changes = { "e2e policy: trusted_domains allowed.test, ssrf.ip_allowlist docker pools" },
+      steps = steps,
+      command = opts.command or { "sh", "-c", "exit 0" },
+   }
+end
+
+-- The upstream test server: one container from the agent image on its own
+-- network, connected to each bottle's egress network as allowed.test and
+-- denied.test. Returns its container id.
+function E.start_upstream()
+   local c = E.api()
+   local name = "claude-bottle-test-upstream"
+   local info = c:container_inspect(name)
+   if info and info.State and info.State.Running then return info.Id end
+   if info then c:container_remove(info.Id) end
+   if not c:network_inspect(E.UPSTREAM_NETWORK) then
+      assert(c:network_create(E.UPSTREAM_NETWORK, { Driver = "bridge", Labels = { [E.TEST_LABEL] = "1" } }))
+   end
+   local created = assert(c:container_create(name, {
+      Image = E.AGENT_IMAGE, User = "0", Cmd = { "python3", "/usr/local/bin/upstream.py" },
+      Labels = { [E.TEST_LABEL] = "1" },
+      HostConfig = { NetworkMode = E.UPSTREAM_NETWORK },
+   }))
+   assert(c:container_start(created.Id))
+   return created.Id
+end
+
+function E.stop_upstream()
+   local c = E.api()
+   c:container_remove("claude-bottle-test-upstream")
+   c:network_remove(E.UPSTREAM_NETWORK)
+end
+
+-- Puts the upstream on a bottle's egress network under the test host names.
+function E.connect_upstream(plan)
+   local c = E.api()
+   return assert(c:call("connect the upstream", "POST", "/networks/" .. plan.names.egress_network .. "/connect",
+      { json = { Container = "claude-bottle-test-upstream",
+                 EndpointConfig = { Aliases = { "allowed.test", "denied.test" } } } }))
+end
+
+-- The upstream's address on a bottle's egress network.
+function E.upstream_ip(plan)
+   local info = assert(E.api():container_inspect("claude-bottle-test-upstream"))
+   local ep = info.NetworkSettings.Networks[plan.names.egress_network]
+   return ep and ep.IPAddress
+end
+
+-- Runs argv in the bottle's agent (as its user, with the container's env).
+function E.exec(plan, argv, opts)
+   return assert(E.api():exec(plan.names.agent, argv, opts))
+end
+
+-- curl from inside the agent → {exit, status (HTTP code or 0), body, stderr}.
+function E.curl(plan, args)
+   local argv = { "curl", "-sS", "--max-time", "10", "-w", "\n%{http_code}" }
+   for _, a in ipairs(args) do argv[#argv + 1] = a end
+   local r = E.exec(plan, argv)
+   local body, code = r.stdout:match("^(.*)\n(%d+)$")
+   return { exit = r.exit, status = tonumber(code) or 0, body = body or r.stdout, stderr = r.stderr }
+end
+
+-- Resources labelled with this slug: {containers = n, networks = n, names = {...}}.
+function E.count(slug)
+   local c = E.api()
+   local filters = { label = { "claude-bottle.slug=" .. slug } }
+   local ctrs = assert(c:container_list(filters))
+   local nets = assert(c:network_list(filters))
+   local names = {}
+   for _, x in ipairs(ctrs) do names[#names + 1] = x.Names[1] end
+   for _, x in ipairs(nets) do names[#names + 1] = x.Name end
+   return { containers = #ctrs, networks = #nets, names = names }
+end
+
+local roots = {}
+
+-- A fresh stage root for one launch; E.finish() removes them all.
+function E.stage_root()
+   local dir = core.mkdtemp("/tmp/claude-bottle-e2e.")
+   roots[#roots + 1] = dir
+   return dir
+end
+
+-- Removes the stage roots and the upstream server (after every spec ran).
+function E.finish()
+   for _, dir in ipairs(roots) do core.rmtree(dir) end
+   roots = {}
+   if not E.unavailable() then E.stop_upstream() end
+end
+
+-- A quiet progress function (launch's own, writing to a buffer).
+function E.progress(lines)
+   local out = { write = function(_, ...) for _, s in ipairs { ... } do lines[#lines + 1] = s end end }
+   return require("bottle.progress").new(out)
+end
+
+return E
