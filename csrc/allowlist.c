@@ -479,16 +479,34 @@ l_allowlist (lua_State *L)
 
    qsort_r (hs->offsets, hs->count, sizeof *hs->offsets, cmp_hosts, hs->arena);
 
-   lua_createtable (L, (int) hs->count, 0);
+   lua_createtable (L, (int) hs->count, 0);              /* the result */
    bc_push_array_mt (L);
    lua_setmetatable (L, -2);
+   lua_createtable (L, (int) hs->count, 0);              /* its snapshot */
    for (i = 0; i < hs->count; i++) {
       const char *h = hs->arena + hs->offsets[i];
       if (i > 0 && strcmp (h, hs->arena + hs->offsets[i - 1]) == 0)
          continue;
       lua_pushstring (L, h);
-      lua_rawseti (L, -2, (lua_Integer) ++out);
+      lua_pushvalue (L, -1);
+      lua_rawseti (L, -3, (lua_Integer) ++out);
+      lua_rawseti (L, -3, (lua_Integer) out);
    }
+   /* registry[BC_VALIDATED_LISTS][result] = snapshot */
+   if (lua_getfield (L, LUA_REGISTRYINDEX, BC_VALIDATED_LISTS) != LUA_TTABLE) {
+      lua_pop (L, 1);
+      lua_newtable (L);
+      lua_createtable (L, 0, 1);
+      lua_pushliteral (L, "k");
+      lua_setfield (L, -2, "__mode");
+      lua_setmetatable (L, -2);
+      lua_pushvalue (L, -1);
+      lua_setfield (L, LUA_REGISTRYINDEX, BC_VALIDATED_LISTS);
+   }
+   lua_pushvalue (L, -3);
+   lua_pushvalue (L, -3);
+   lua_rawset (L, -3);
+   lua_pop (L, 2);                                       /* registry table, snapshot */
    return 1;
 }
 

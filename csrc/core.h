@@ -33,6 +33,14 @@ int bc_fail (lua_State *L, const char *code, const char *fmt, ...);
  * failure returns a static message saying what is wrong and how to fix it. */
 const char *bc_host_normalize (const char *in, size_t len, char *out, size_t *outlen);
 
+/* Registry key of a weak-keyed table: list -> snapshot, for every list that
+ * core.allowlist returned.  The snapshot holds the same strings, so while
+ * the list still equals its snapshot element by element (rawequal), every
+ * entry is a host that passed bc_host_normalize and pipelock_check need not
+ * normalise 100,000 hosts a second time.  Holding the strings keeps them
+ * alive, so an equal pointer can never be a new string at an old address. */
+#define BC_VALIDATED_LISTS "bottle.core.validated_lists"
+
 /* The embedded defaults (NULL-terminated). */
 extern const char *const bc_default_allowlist[];
 extern const char *const bc_default_passthrough[];

@@ -462,6 +462,58 @@ check_mapping (walker *w, int idx, bc_kind kind)
    return rc;
 }
 
+/* Is the list at idx a list core.allowlist returned, still holding exactly
+ * what it returned?  (See BC_VALIDATED_LISTS in core.h.) */
+static int
+unchanged_since_validated (lua_State *L, int idx, lua_Integer n)
+{
+   lua_Integer i;
+   int same = 1;
+   if (lua_getfield (L, LUA_REGISTRYINDEX, BC_VALIDATED_LISTS) != LUA_TTABLE) {
+      lua_pop (L, 1);
+      return 0;
+   }
+   lua_pushvalue (L, idx);
+   if (lua_rawget (L, -2) != LUA_TTABLE || (lua_Integer) lua_rawlen (L, -1) != n) {
+      lua_pop (L, 2);
+      return 0;
+   }
+   /* no key beyond 1..n either: a mapping key would change what is written */
+   lua_pushinteger (L, n);
+   if (lua_next (L, idx)) {
+      lua_pop (L, 4);
+      return 0;
+   }
+   for (i = 1; same && i <= n; i++) {
+      lua_rawgeti (L, idx, i);
+      lua_rawgeti (L, -2, i);
+      same = lua_type (L, -1) == LUA_TSTRING && lua_rawequal (L, -1, -2);
+      lua_pop (L, 2);
+   }
+   lua_pop (L, 2);
+   return same;
+}
+
+/* "[i]" without snprintf: it runs once per entry of long lists. */
+static void
+put_index (char *dst, size_t cap, lua_Integer i)
+{
+   char digits[24];
+   size_t n = 0, k = 0;
+   unsigned long long v = (unsigned long long) i;
+   do {
+      digits[n++] = (char) ('0' + v % 10);
+      v /= 10;
+   } while (v && n < sizeof digits);
+   if (cap < n + 3)
+      return;
+   dst[k++] = '[';
+   while (n)
+      dst[k++] = digits[--n];
+   dst[k++] = ']';
+   dst[k] = '\0';
+}
+
 /* One pass with lua_next: the array part comes in order 1..n, so the
  * first error reported is the first bad entry; a key outside 1..n (a
  * mapping, or a hole) is refused. */
@@ -480,6 +532,11 @@ check_list (walker *w, int idx)
       pop_path (w, sl, dl);
       return fail (w, "not in the schema");
    }
+   if (e->kind == BC_K_STRING && find_string_rule (w->spath).kind == R_HOST
+       && unchanged_since_validated (L, idx, n)) {
+      pop_path (w, sl, dl);
+      return 0;
+   }
    lua_pushnil (L);
    while (lua_next (L, idx)) {
       lua_Integer i;
@@ -489,7 +546,7 @@ check_list (walker *w, int idx)
          pop_path (w, sl, dl);
          return fail (w, "must be a list (a sequence 1..n), not a mapping");
       }
-      snprintf (w->dpath + dl, sizeof w->dpath - dl, "[%lld]", (long long) i);
+      put_index (w->dpath + dl, sizeof w->dpath - dl, i);
       rc = check_value (w, lua_gettop (L), e->kind);
       lua_pop (L, 1);
       if (rc) {

@@ -214,6 +214,24 @@ describe("core.pipelock_check #core", function()
       end)
    end
 
+   it("checks a validated list again once it was changed in any way", function()
+      local changes = {
+         function(l) l[2] = "evil.com:443" end,
+         function(l) l[#l + 1] = "bad host" end,
+         function(l) l.extra = "x.com" end,
+         function(l) l[0] = "x.com" end,
+         function(l) l[1] = 42 end,
+      }
+      for i, change in ipairs(changes) do
+         local cfg = base()
+         assert.is_true(core.pipelock_check(cfg))
+         change(cfg.api_allowlist)
+         local ok, msg = core.pipelock_check(cfg)
+         assert.is_nil(ok, "change " .. i)
+         assert.matches("^api_allowlist", msg)
+      end
+   end)
+
    it("accepts what a policy may legitimately add", function()
       local cfg = base()
       cfg.trusted_domains = { "allowed.test", "*.internal.example.com" }
