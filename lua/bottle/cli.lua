@@ -110,7 +110,8 @@ local function make_plan(args)
       manifest = manifest, agent = args.agent, policies = policies,
       options = { backend = "docker", cwd = env.cwd, home = env.HOME, env_names = core.env_names(),
                   pipelock_image = os.getenv("BOTTLE_PIPELOCK_IMAGE"),
-                  agent_image = os.getenv("BOTTLE_AGENT_IMAGE") },
+                  agent_image = os.getenv("BOTTLE_AGENT_IMAGE"),
+                  git_gate_image = os.getenv("BOTTLE_GIT_GATE_IMAGE") },
    }
 end
 
@@ -174,7 +175,7 @@ function commands.up(args)
    local launch = require "bottle.launch"
    local backend, berr, bcode = require("bottle.backend").get(plan.backend)
    if not backend then return nil, berr, bcode end
-   local ok, perr, pcode = launch.prepare(plan, { backend = backend })
+   local ok, perr, pcode = launch.prepare(plan, { backend = backend, identities = extras.identities })
    if not ok then return nil, perr, pcode end
 
    io.stderr:write(preflight.render(plan, colour_fn(2), extras.policy_logs))
@@ -194,6 +195,11 @@ function commands.up(args)
    if not result then return nil, uerr, ucode end
    if result.detached then
       say("bottle %s is running; `%s down %s` removes it.", result.slug, PROG, result.slug)
+      if #plan.env > 0 then
+         -- env values reach a session only through `docker exec` (never the
+         -- container's config), and a detached launch starts no session
+         say("note: the bottle's env values are handed to the session at attach; a detached bottle has none of them.")
+      end
       io.stdout:write(result.slug, "\n")
       return 0
    end

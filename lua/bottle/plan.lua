@@ -11,6 +11,7 @@ local M = {}
 -- original tool recorded only part of it), so no digest is pinned yet.
 M.PIPELOCK_IMAGE = "ghcr.io/luckypipewrench/pipelock:2.3.0"
 M.AGENT_IMAGE = "claude-bottle:latest"
+M.GIT_GATE_IMAGE = "claude-bottle-git-gate:latest"   -- built from Dockerfile.git-gate
 M.PROXY_PORT = 8888
 M.PIPELOCK_CONFIG_PATH = "/etc/pipelock.yaml"
 M.CA = {
@@ -134,8 +135,10 @@ function M.build(opts)
 
    local git = {}
    for _, g in ipairs(bottle.git or {}) do
-      git[#git + 1] = { name = g.name, upstream = g.upstream, host = g.host, port = g.port,
-                        gate_url = ("git://git-gate/%s.git"):format(g.name),
+      -- host_key and extra_hosts are public; the identity stays in extras
+      git[#git + 1] = { name = g.name, upstream = g.upstream, user = g.user, host = g.host, port = g.port,
+                        path = g.path, gate_url = ("git://git-gate/%s.git"):format(g.name),
+                        host_key = g.host_key, extra_hosts = g.extra_hosts,
                         push = g.push, user_name = g.user_name, user_email = g.user_email }
    end
 
@@ -173,6 +176,7 @@ function M.build(opts)
       images = {
          pipelock = o.pipelock_image or M.PIPELOCK_IMAGE,
          agent = agent.image or o.agent_image or M.AGENT_IMAGE,
+         git_gate = #git > 0 and (o.git_gate_image or M.GIT_GATE_IMAGE) or nil,
       },
       proxy = { host = names.pipelock, port = M.PROXY_PORT, url = proxy_url },
       agent_env = agent_env(proxy_url, tls),

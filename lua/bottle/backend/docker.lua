@@ -57,6 +57,8 @@ end
 local function image_hint(role, image)
    if image:match("^claude%-bottle%-test/") then
       return "build it with `make test-images`"
+   elseif role == "git_gate" then
+      return "build it with `docker build -f Dockerfile.git-gate -t " .. image .. " .` (tests: `make test-images`)"
    elseif role == "agent" then
       return "build it with `docker build -t " .. image .. " .` in a claude-bottle checkout (or set BOTTLE_AGENT_IMAGE)"
    end
@@ -92,12 +94,23 @@ function M.prepare(plan, state)
    local calls, kinds = {}, {}
    local function add(kind, call) calls[#calls + 1] = call; kinds[#kinds + 1] = kind end
    add({ "info" }, { "engine info", "GET", "/info" })
-   for _, role in ipairs { "pipelock", "agent" } do
+   local with_git = plan.git and #plan.git > 0
+   for _, role in ipairs { "pipelock", "agent", with_git and "git_gate" or nil } do
       local image = plan.images[role]
       add({ "image", role, image }, { "inspect image " .. image, "GET", "/images/" .. api_mod.urlencode(image) .. "/json" })
    end
+   if with_git then
+      -- the gate's entries and identity keys, read before anything exists
+      local gitgate = require "bottle.gitgate"
+      local ok, gerr, gcode = gitgate.check(plan.git)
+      if not ok then return nil, gerr, gcode end
+      for _, e in ipairs(plan.git) do
+         local key, kerr, kcode = gitgate.read_identity(e.name, (state.identities or {})[e.name])
+         if not key then return nil, kerr, kcode end
+      end
+   end
    local container_names = { plan.names.agent, plan.names.pipelock, ca.container_name(plan) }
-   if plan.git and #plan.git > 0 then container_names[#container_names + 1] = plan.names.git_gate end
+   if with_git then container_names[#container_names + 1] = plan.names.git_gate end
    for _, name in ipairs(container_names) do
       add({ "name", "container", name }, { "inspect container " .. name, "GET", "/containers/" .. name .. "/json" })
    end
@@ -169,7 +182,7 @@ function M.up(state, progress)
    networks.push_teardown(c, state)
    if plan.ca then ca.push_teardown(c, state) end
    pipelock.push_teardown(c, state)
-   if git_gate and git_gate.push_teardown then git_gate.push_teardown(c, state) end
+   if git_gate then git_gate.push_teardown(c, state) end
    agent.push_teardown(c, state)
 
    -- The CA container needs no network: it is created and started alongside
