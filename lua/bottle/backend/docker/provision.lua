@@ -27,9 +27,34 @@ end
 
 M.CA_TIMEOUT = 120   -- update-ca-certificates forks per certificate: slow on small machines
 
--- The CA certificate (public part only) into the agent's trust store, and
--- update-ca-certificates started as root without waiting: it is the slowest
--- part of a launch, so it runs while the pipelock sidecar starts.
+-- The system bundle with the CA appended, written back at once.  curl, git
+-- and Python read the bundle (SSL_CERT_FILE, GIT_SSL_CAINFO and
+-- REQUESTS_CA_BUNDLE point at it) and Node reads NODE_EXTRA_CA_CERTS, so the
+-- agent trusts the CA as soon as this returns.  update-ca-certificates then
+-- rebuilds the same bundle (atomically: it writes a new file and renames it)
+-- and the hashed /etc/ssl/certs directory from the certificate placed in
+-- /usr/local/share/ca-certificates, in the background: it forks thousands of
+-- times and takes seconds, and nothing in a launch waits for it.
+local function append_to_bundle(api, id, bundle, pem)
+   local stream, msg, code = api:archive_get(id, bundle)
+   if not stream then return nil, msg, code end
+   local entries
+   entries, msg, code = tar.unpack(stream)
+   if not entries then return nil, bundle .. ": " .. msg, code end
+   local file = entries[1]
+   if not file or file.type ~= "file" then
+      return nil, bundle .. " is not a regular file in the agent image", "provision"
+   end
+   local data = file.data
+   if data ~= "" and data:sub(-1) ~= "\n" then data = data .. "\n" end
+   return api:archive_put(id, dirname(bundle), tar.pack {
+      { name = bundle:match("[^/]+$"), data = data .. pem, mode = file.mode or MODE_644, uid = 0, gid = 0 },
+   })
+end
+
+-- The CA certificate (public part only) into the agent's trust store: the
+-- file update-ca-certificates reads, the bundle at once, and
+-- update-ca-certificates started as root without waiting.
 function M.start_ca(api, state)
    local plan, id = state.plan, state.docker.agent_id
    local ca = state.docker.ca
@@ -37,6 +62,11 @@ function M.start_ca(api, state)
       { name = plan.ca.agent_cert:gsub("^/", ""), data = ca.cert_pem, mode = MODE_644, uid = 0, gid = 0 },
    })
    if not ok then return nil, msg, code end
+   local bundle = plan.agent_env and plan.agent_env.SSL_CERT_FILE
+   if bundle then
+      ok, msg, code = append_to_bundle(api, id, bundle, ca.cert_pem)
+      if not ok then return nil, msg, code end
+   end
    local exec_id
    exec_id, msg, code = api:exec_detached(id, { "update-ca-certificates" }, { user = "0" })
    if not exec_id then return nil, msg, code end
@@ -44,16 +74,18 @@ function M.start_ca(api, state)
    return true
 end
 
--- Waits for update-ca-certificates; on a failure, runs it again attached to
--- quote what it says.
-function M.finish_ca(api, state)
+-- update-ca-certificates, looked at without waiting: a failure already seen
+-- is reported (run again attached, to quote what it says); one still running
+-- is left to finish, since the bundle already holds the CA.  With
+-- opts.wait it is waited for (bounded by CA_TIMEOUT).
+function M.finish_ca(api, state, opts)
    local id = state.docker.agent_id
    if not state.docker.ca_exec then
       local ok, msg, code = M.start_ca(api, state)
       if not ok then return nil, msg, code end
    end
-   local status, msg, code = api:exec_wait(state.docker.ca_exec, M.CA_TIMEOUT)
-   if status == 0 then return true end
+   local status, msg, code = api:exec_wait(state.docker.ca_exec, (opts and opts.wait) and M.CA_TIMEOUT or 0)
+   if status == 0 or code == "timeout" then return true end
    if status == nil then return nil, msg, code end
    return exec_ok(api, id, { "update-ca-certificates" }, { user = "0" }, "update-ca-certificates")
 end
