@@ -76,7 +76,7 @@ test-e2e: $(CORE)
 memcheck: $(CORE)
 	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
 	  --suppressions=spec/valgrind.supp \
-	  $(LUA) /usr/bin/busted --tags=core
+	  $(LUA) /usr/bin/busted --tags=core --exclude-tags=e2e
 
 bench: $(CORE)
 	$(LUA) bench/core_bench.lua

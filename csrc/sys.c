@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -431,7 +430,6 @@ l_spawn (lua_State *L)
    const char **argv;
    char **envp;
    pid_t pid;
-   posix_spawn_file_actions_t fa;
    const char *stdio[3] = { NULL, NULL, NULL };
    static const char *const stdio_names[3] = { "stdin", "stdout", "stderr" };
 
@@ -505,14 +503,47 @@ l_spawn (lua_State *L)
          stdio[i] = lua_tostring (L, -1);
          lua_pop (L, 1);                     /* opts keeps the string alive */
       }
-   posix_spawn_file_actions_init (&fa);
-   for (i = 0; i < 3; i++)
-      if (stdio[i] && strcmp (stdio[i], "null") == 0)
-         posix_spawn_file_actions_addopen (&fa, i, "/dev/null", i == 0 ? O_RDONLY : O_WRONLY, 0);
-   errno = posix_spawnp (&pid, argv[0], &fa, NULL, (char *const *) argv, envp);
-   posix_spawn_file_actions_destroy (&fa);
-   if (errno != 0)
-      return fail_errno (L, "cannot run", argv[0]);
+   /* fork + execvpe rather than posix_spawnp: valgrind (make memcheck)
+    * cannot follow glibc's clone(CLONE_VM|CLONE_VFORK) spawn.  The child
+    * reports a failed exec through a close-on-exec pipe. */
+   {
+      int fds[2], err = 0;
+      ssize_t got;
+      if (pipe2 (fds, O_CLOEXEC) != 0)
+         return fail_errno (L, "pipe", NULL);
+      pid = fork ();
+      if (pid < 0) {
+         close (fds[0]);
+         close (fds[1]);
+         return fail_errno (L, "fork", argv[0]);
+      }
+      if (pid == 0) {
+         close (fds[0]);
+         for (i = 0; i < 3; i++)
+            if (stdio[i] && strcmp (stdio[i], "null") == 0) {
+               int fd = open ("/dev/null", i == 0 ? O_RDONLY : O_WRONLY);
+               if (fd >= 0 && fd != i) {
+                  dup2 (fd, i);
+                  close (fd);
+               }
+            }
+         execvpe (argv[0], (char *const *) argv, envp);
+         err = errno;
+         if (write (fds[1], &err, sizeof err) < 0) { /* nothing more to do */ }
+         _exit (127);
+      }
+      close (fds[1]);
+      do
+         got = read (fds[0], &err, sizeof err);
+      while (got < 0 && errno == EINTR);
+      close (fds[0]);
+      if (got == (ssize_t) sizeof err) {
+         while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+            ;
+         errno = err;
+         return fail_errno (L, "cannot run", argv[0]);
+      }
+   }
    while (waitpid (pid, &status, 0) < 0) {
       if (errno != EINTR)
          return fail_errno (L, "waitpid", argv[0]);
