@@ -48,6 +48,7 @@ build = {
          incdirs = { "csrc", "$(YAML_INCDIR)", "$(CURL_INCDIR)" },
          libdirs = { "$(YAML_LIBDIR)", "$(CURL_LIBDIR)" },
       },
+      ["bottle.base64"] = "lua/bottle/base64.lua",
       ["bottle.cli"] = "lua/bottle/cli.lua",
       ["bottle.env"] = "lua/bottle/env.lua",
       ["bottle.gitgate"] = "lua/bottle/gitgate.lua",

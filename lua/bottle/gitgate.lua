@@ -14,6 +14,7 @@
 -- resolutions and messages); then the hook forwards the refs upstream over
 -- SSH with the entry's identity and pinned host key, and a failed forward
 -- refuses the push.  Every rendered script is POSIX sh (dash, busybox ash).
+local base64 = require "bottle.base64"
 local core = require "bottle.core"
 
 local M = {}
@@ -211,29 +212,11 @@ end
 ---------------------------------------------------------------------------
 -- Identities: read on the host at launch, copied into the gate only.
 
-local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-
-local function b64_prefix(s, nbytes)
-   local bits, nbits, out = 0, 0, {}
-   for c in s:gmatch("[^%s]") do
-      if c == "=" or #out >= nbytes then break end
-      local v = B64:find(c, 1, true)
-      if not v then return nil end
-      bits = ((bits << 6) | (v - 1)) & 0xffffff
-      nbits = nbits + 6
-      if nbits >= 8 then
-         nbits = nbits - 8
-         out[#out + 1] = string.char((bits >> nbits) & 0xff)
-      end
-   end
-   return table.concat(out)
-end
-
 -- nil when the key is usable without a passphrase, else why not.
 local function key_problem(text)
    local body = text:match("%-%-%-%-%-BEGIN OPENSSH PRIVATE KEY%-%-%-%-%-(.-)%-%-%-%-%-END")
    if body then
-      local head = b64_prefix(body, 64) or ""
+      local head = base64.decode(body, 64) or ""
       local magic = "openssh-key-v1\0"
       if head:sub(1, #magic) ~= magic or #head < #magic + 4 then return "is not a readable OpenSSH key" end
       local n = string.unpack(">I4", head, #magic + 1)

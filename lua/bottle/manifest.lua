@@ -41,6 +41,7 @@
 --     order within each section (top-level keys, then bottles, then agents;
 --     the user file before the project file).
 local core = require "bottle.core"
+local base64 = require "bottle.base64"
 
 local M = {}
 
@@ -462,22 +463,6 @@ local function parse_upstream(ctx, at, p, s)
    return { user = user, host = host, port = port, path = path }
 end
 
-local function b64_decode(s)
-   local alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-   local bits, nbits, out = 0, 0, {}
-   for c in s:gsub("=+$", ""):gmatch(".") do
-      local v = alphabet:find(c, 1, true)
-      if not v then return nil end
-      bits = (bits << 6) | (v - 1)
-      nbits = nbits + 6
-      if nbits >= 8 then
-         nbits = nbits - 8
-         out[#out + 1] = string.char((bits >> nbits) & 0xff)
-      end
-   end
-   return table.concat(out)
-end
-
 -- "<keytype> <base64> [comment]" → "<keytype> <base64>", or nil, problem.
 local function parse_host_key(s)
    local fields = {}
@@ -494,7 +479,7 @@ local function parse_host_key(s)
       table.sort(names)
       return nil, "unknown key type " .. quote(ktype) .. "; use one of " .. table.concat(names, ", ")
    end
-   local blob = #b64 % 4 == 0 and b64:match("^[A-Za-z0-9+/]+=?=?$") and b64_decode(b64)
+   local blob = #b64 % 4 == 0 and b64:match("^[A-Za-z0-9+/]+=?=?$") and base64.decode(b64)
    if not blob or #blob < 4 then return nil, "the key is not valid base64; " .. fix end
    -- An SSH public key blob starts with its own key type, length-prefixed.
    local n = string.unpack(">I4", blob)
