@@ -258,29 +258,6 @@ describe("#e2e", function()
       end)
    end)
 
-   -- A backend that fails one step on purpose, after the real step ran (so the
-   -- step's resources exist when the failure comes).
-   local function failing_at(step)
-      local b = setmetatable({}, { __index = docker })
-      b.up = function(state, progress)
-         return docker.up(state, function(name, fn, ...)
-            if name ~= step then return progress(name, fn, ...) end
-            return progress(name, function(...)
-               local ok, msg, code = fn(...)
-               if not ok then return nil, msg, code end
-               return nil, "injected failure", "injected"
-            end, ...)
-         end)
-      end
-      b.provision = function(state)
-         if step ~= "provision" then return docker.provision(state) end
-         local ok, msg, code = docker.provision(state)
-         if not ok then return nil, msg, code end
-         return nil, "injected failure", "injected"
-      end
-      return b
-   end
-
    local function assert_nothing_left(plan, root)
       local n = E.count(plan.slug)
       assert.are.same({ 0, 0 }, { n.containers, n.networks }, table.concat(n.names, ", "))
@@ -292,7 +269,7 @@ describe("#e2e", function()
          it("when " .. step .. " fails", function()
             if skip_if_unavailable() then return end
             local plan = E.plan { agent = "e2e-fail" }
-            local res, msg, code, root = up(plan, { backend = failing_at(step) })
+            local res, msg, code, root = up(plan, { backend = E.failing_at(docker, step) })
             assert.is_nil(res)
             assert.are.equal("injected", code)
             assert.matches(step .. ": injected failure", msg, 1, true)

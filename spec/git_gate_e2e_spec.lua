@@ -148,6 +148,10 @@ end
 local function make_bottle()
    c = assert(api_mod.new())
    local slug = "gate-e2e-" .. core.random_hex(3)
+   -- The labels `up` gives a launch (launcher = this process, attached), so
+   -- that `cleanup` in another spec or process sees a live bottle, not a
+   -- leftover: without them a bottle with no pipelock looks abandoned.
+   resources.set_launch_labels(slug, false)
    plan = {
       slug = slug,
       labels = { ["claude-bottle"] = "1", ["claude-bottle.slug"] = slug, ["claude-bottle.agent"] = "gate-e2e",
@@ -493,6 +497,19 @@ sys.exit(1)]]):format(upstream_ip) })
       r = agit("ls-remote", "origin")
       assert.are_not.equal(0, r.exit)
       assert.are.equal("", r.stdout)
+   end)
+
+   it("carries a live launcher's labels, so cleanup does not take it for a leftover", function()
+      if skip() then return end
+      local found = assert(resources.find(c, plan.slug))
+      assert.is_true(#found.containers >= 2 and #found.networks == 2)
+      for _, kind in ipairs { "containers", "networks" } do
+         for _, r in ipairs(found[kind]) do
+            assert.are.equal(resources.launcher_id(), r.labels[resources.LAUNCHER], r.name)
+         end
+      end
+      local report = assert(require("bottle.backend.docker").cleanup {})   -- a report only: nothing is removed
+      for _, s in ipairs(report.slugs) do assert.are_not.equal(plan.slug, s) end
    end)
 
    it("is removed by the teardown with the rest of the bottle", function()

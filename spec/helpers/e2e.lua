@@ -186,6 +186,30 @@ function E.finish()
    if not E.unavailable() then E.stop_upstream() end
 end
 
+-- `backend` (the real docker backend) failing `step` on purpose after the
+-- real step ran, so that the step's resources exist when the failure comes.
+-- `step` is an up sub-step ("networks", "git-gate", ...) or "provision".
+function E.failing_at(backend, step)
+   local b = setmetatable({}, { __index = backend })
+   b.up = function(state, progress)
+      return backend.up(state, function(name, fn, ...)
+         if name ~= step then return progress(name, fn, ...) end
+         return progress(name, function(...)
+            local ok, msg, code = fn(...)
+            if not ok then return nil, msg, code end
+            return nil, "injected failure", "injected"
+         end, ...)
+      end)
+   end
+   b.provision = function(state)
+      if step ~= "provision" then return backend.provision(state) end
+      local ok, msg, code = backend.provision(state)
+      if not ok then return nil, msg, code end
+      return nil, "injected failure", "injected"
+   end
+   return b
+end
+
 -- A quiet progress function (launch's own, writing to a buffer).
 function E.progress(lines)
    local out = { write = function(_, ...) for _, s in ipairs { ... } do lines[#lines + 1] = s end end }

@@ -18,7 +18,8 @@ local M = {}
 M.MIN_API_VERSION = "1.41"
 -- The images a plan names by default (for doctor, which has no plan).
 local planner = require "bottle.plan"
-M.DEFAULT_IMAGES = { pipelock = planner.PIPELOCK_IMAGE, agent = planner.AGENT_IMAGE }
+M.DEFAULT_IMAGES = { pipelock = planner.PIPELOCK_IMAGE, agent = planner.AGENT_IMAGE,
+                     git_gate = planner.GIT_GATE_IMAGE }
 
 -- Engines whose internal networks leak DNS to the outside (CVE-2024-29018).
 local function leaks_dns(version)
@@ -96,7 +97,9 @@ function M.prepare(plan, state)
    add({ "info" }, { "engine info", "GET", "/info" })
    local with_git = plan.git and #plan.git > 0
    for _, role in ipairs { "pipelock", "agent", with_git and "git_gate" or nil } do
-      local image = plan.images[role]
+      -- the gate's image falls back like git_gate.create's does
+      local image = role == "git_gate" and require("bottle.backend.docker.git_gate").image(plan)
+         or plan.images[role]
       add({ "image", role, image }, { "inspect image " .. image, "GET", "/images/" .. api_mod.urlencode(image) .. "/json" })
    end
    if with_git then
@@ -422,10 +425,14 @@ function M.doctor(opts)
       pipelock = (opts.images and opts.images.pipelock) or os.getenv("BOTTLE_PIPELOCK_IMAGE") or M.DEFAULT_IMAGES.pipelock,
       agent = (opts.images and opts.images.agent) or os.getenv("BOTTLE_AGENT_IMAGE") or M.DEFAULT_IMAGES.agent,
    }
-   for _, role in ipairs { "pipelock", "agent" } do
+   images.git_gate = (opts.images and opts.images.git_gate) or os.getenv("BOTTLE_GIT_GATE_IMAGE")
+      or M.DEFAULT_IMAGES.git_gate
+   for _, role in ipairs { "pipelock", "agent", "git_gate" } do
       local img, _, icode = c:image_inspect(images[role])
-      add(role .. " image present", img ~= nil,
-          img and images[role] or (images[role] .. (icode == "not_found" and (" is missing: " .. image_hint(role, images[role])) or "")))
+      add(role:gsub("_", " ") .. " image present", img ~= nil,
+          img and images[role] or (images[role] .. (icode == "not_found" and (" is missing: " .. image_hint(role, images[role])) or "")),
+          -- only bottles with git remotes need the gate
+          role == "git_gate" and { optional = true } or nil)
    end
    local info = c:info()
    local runsc = info and info.Runtimes and info.Runtimes.runsc ~= nil

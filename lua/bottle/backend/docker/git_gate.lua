@@ -127,7 +127,7 @@ function M.create(api, state)
    if not ok then return nil, msg, code end
    ok, msg, code = api:network_connect(plan.names.egress_network, id)
    if not ok then return nil, msg, code end
-   ok, msg, code = api:container_start(id)
+   ok, msg, code = api:container_start(id, name)
    if not ok then return nil, msg, code end
    return M.wait_ready(api, id)
 end
