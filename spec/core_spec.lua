@@ -73,6 +73,26 @@ describe("core.allowlist #core", function()
       assert.same({ "a.example.com", "b.example.com", "c.example.com" }, got)
    end)
 
+   it("sorts in byte order, whatever the lengths and shared prefixes", function()
+      math.randomseed(7)
+      local alphabet = "abcdefghij0123-"
+      local hosts, seen, want = {}, {}, {}
+      for _ = 1, 3000 do
+         -- labels share long prefixes so that the 8-byte sort keys often tie
+         local label = ("abcdefgh"):sub(1, math.random(0, 8))
+         for _ = 1, math.random(1, 12) do
+            local k = math.random(1, #alphabet)
+            label = label .. alphabet:sub(k, k)
+         end
+         label = label:gsub("^%-+", "a"):gsub("%-+$", "z")
+         local h = label .. ".example.com"
+         hosts[#hosts + 1] = h
+         if not seen[h] then seen[h] = true; want[#want + 1] = h end
+      end
+      table.sort(want)
+      assert.same(want, core.allowlist({}, hosts))
+   end)
+
    it("has the seed's default allowlist", function()
       assert.same({ "api.anthropic.com", "statsig.anthropic.com", "sentry.io", "claude.ai",
                     "platform.claude.com", "downloads.claude.ai", "raw.githubusercontent.com" },
