@@ -334,6 +334,9 @@ describe("core.http #core", function ()
 
       it("leaves no descriptor open after failures and misuse", function ()
          core.http{url = base .. "/status/200"}   -- let libcurl open what it keeps
+         -- descriptors of earlier specs may still be waiting for the collector
+         collectgarbage()
+         collectgarbage()
          local before = open_fds()
          for _ = 1, 20 do
             core.http{url = base .. "/status/200"}
@@ -343,7 +346,9 @@ describe("core.http #core", function ()
             pcall(core.http_many, {{url = base .. "/status/200"}, {url = base, bogus = 1}})
          end
          collectgarbage()
-         assert.are.equal(before, open_fds())
+         collectgarbage()
+         local after = open_fds()
+         assert.is_true(after <= before, ("%d descriptors before, %d after"):format(before, after))
       end)
    end)
 

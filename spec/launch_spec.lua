@@ -549,6 +549,35 @@ describe("launch.down, list, cleanup, doctor, logs", function()
       for _, r in pairs(fake.resources) do assert.equal(A, r.slug) end
    end)
 
+   it("marks a finished launch, and tells cleanup which launches never finished", function()
+      local fake, opts = setup()
+      detached(fake, opts, A)                                   -- finished: marked
+      assert.is_true(exists(root .. "/" .. A .. "/" .. launch.LAUNCHED_MARK))
+      assert(core.mkdir(root .. "/" .. B, tonumber("700", 8)))  -- killed half way: no mark
+      launch.cleanup(opts)
+      local seen
+      for _, call in ipairs(fake.calls) do
+         if call.name == "cleanup" then seen = call.args[1] end
+      end
+      assert.same({ [B] = true }, seen.unfinished)
+   end)
+
+   it("looks again after removing, for what an in-flight create made", function()
+      local fake, opts = setup()
+      detached(fake, opts, B)
+      fake.resources["claude-bottle-" .. B] = nil   -- a leftover
+      local passes, real = 0, fake.cleanup
+      fake.cleanup = function(copts)
+         passes = passes + 1
+         -- the engine finishes a create after the first listing
+         if passes == 2 then fake.resources["late-network"] = { slug = B, kind = "network", role = "network-egress" } end
+         return real(copts)
+      end
+      launch.cleanup({ backend = fake, stage_root = root, apply = true })
+      assert.equal(3, passes)
+      assert.equal(0, fake.count())
+   end)
+
    it("doctor adds the stage directory check to the backend's", function()
       local _, opts = setup()
       assert.same({ { check = "fake engine reachable", ok = true, detail = "recording backend" },

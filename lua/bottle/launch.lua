@@ -201,11 +201,24 @@ local function provision(run)
    return call(run, "provision", run.step, "provision", run.backend.provision, run.state)
 end
 
+-- 5. The mark that the launch finished: a detached bottle's launcher exits
+--    once it is up, so without it `cleanup` could not tell a finished
+--    detached launch from one killed half way (both launchers are gone).
+L.LAUNCHED_MARK = "launched"
+
+local function mark_launched(run)
+   local ok, err, code = core.write_file(run.state.stage.dir .. "/" .. L.LAUNCHED_MARK,
+                                         os.date("!%Y-%m-%dT%H:%M:%SZ") .. "\n", tonumber("600", 8))
+   if not ok then return nil, named("stage", err), code end
+   return true
+end
+
 local UP_STEPS = {
    { "stage", make_stage },
    { "prepare", check_backend_ready },
    { "up", bring_up },
    { "provision", provision },
+   { "mark", mark_launched },
 }
 
 --- `L.up(plan, opts)` → result | nil, message, code.
@@ -243,7 +256,7 @@ function L.up(plan, opts)
    local result = { slug = plan.slug, stage_dir = run.state.stage.dir, detached = run.state.detach }
    if run.state.detach then return result end
 
-   -- 5. The interactive session, then the same teardown as on failure.
+   -- 6. The interactive session, then the same teardown as on failure.
    if run.signal_pending() then return abort(run, nil, "interrupted") end
    local status
    status, err, code = call(run, "attach", run.backend.attach, run.state)
@@ -358,9 +371,37 @@ function L.cleanup(opts)
    local live
    live, err, code = call(run, "cleanup", opts.backend.list)
    if not live then return nil, err, code end
+   -- Stage directories without the launched mark belong to launches that
+   -- never finished: the backend may count such a bottle as left behind
+   -- once its launcher is dead, even if it was launched detached.
+   local dirs
+   dirs, err, code = stage_dirs(root)
+   if not dirs then return nil, named("cleanup", err), code end
+   local unfinished = {}
+   for slug, path in pairs(dirs) do
+      if not core.stat(path .. "/" .. L.LAUNCHED_MARK) then unfinished[slug] = true end
+   end
+
    local report
-   report, err, code = call(run, "cleanup", opts.backend.cleanup, { apply = opts.apply and true or false })
+   report, err, code = call(run, "cleanup", opts.backend.cleanup,
+                            { apply = opts.apply and true or false, unfinished = unfinished })
    if not report then return nil, err, code end
+   if opts.apply and (#(report.containers or {}) > 0 or #(report.networks or {}) > 0) then
+      -- The engine finishes a create even after the launcher that sent it
+      -- died: what such a request makes can appear just after the listing.
+      -- Look again, twice at most, half a second apart.
+      for _ = 1, 2 do
+         core.sleep(0.5)
+         local again
+         again, err, code = call(run, "cleanup", opts.backend.cleanup, { apply = true, unfinished = unfinished })
+         if not again then return nil, err, code end
+         if #(again.containers or {}) == 0 and #(again.networks or {}) == 0 then break end
+         for _, kind in ipairs { "containers", "networks", "slugs" } do
+            report[kind] = report[kind] or {}
+            for _, item in ipairs(again[kind] or {}) do report[kind][#report[kind] + 1] = item end
+         end
+      end
+   end
 
    local doomed = {}
    for _, s in ipairs(report.slugs or {}) do doomed[s] = true end
@@ -374,9 +415,6 @@ function L.cleanup(opts)
       live_slugs, doomed = slug_set(live), {}
    end
 
-   local dirs
-   dirs, err, code = stage_dirs(root)
-   if not dirs then return nil, named("cleanup", err), code end
    local orphans = {}
    for slug, path in pairs(dirs) do
       if not live_slugs[slug] or doomed[slug] then orphans[#orphans + 1] = path end

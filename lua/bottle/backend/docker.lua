@@ -342,7 +342,10 @@ end
 -- Is this bottle alive (so not a leftover)? Its launcher process still runs
 -- (a launch in progress, an attached session) or cannot be checked from here;
 -- or it was launched detached and its agent and pipelock run.
-local function alive(b)
+-- unfinished: {slug = true} for launches whose stage directory lacks the
+-- launched mark (launch.lua): a detached bottle among them whose launcher
+-- is dead was killed half way, not left running on purpose.
+local function alive(b, unfinished)
    local checked = false
    for _, kind in ipairs { "containers", "networks" } do
       for _, r in ipairs(b[kind]) do
@@ -356,7 +359,7 @@ local function alive(b)
    local a, p = b.roles.agent, b.roles.pipelock
    local running = a and p and a.state == "running" and p.state == "running"
    if not running then return false end
-   if a.labels[resources.DETACHED] == "1" then return true end
+   if a.labels[resources.DETACHED] == "1" then return not (unfinished and unfinished[b.slug]) end
    return not checked   -- attached: alive only if nobody can say its launcher died
 end
 
@@ -372,7 +375,7 @@ function M.cleanup(opts)
    local report = { containers = {}, networks = {}, slugs = {} }
    for _, slug in ipairs(order) do
       local b = bottles[slug]
-      if not alive(b) then
+      if not alive(b, opts.unfinished) then
          report.slugs[#report.slugs + 1] = slug
          for _, ctr in ipairs(b.containers) do
             doomed.containers[#doomed.containers + 1] = ctr

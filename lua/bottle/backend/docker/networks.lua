@@ -29,6 +29,12 @@ function M.calls(state)
       calls[i] = { "create network " .. n.name, "POST", "/networks/create", { json = {
          Name = n.name, Driver = "bridge", Internal = n.internal, CheckDuplicate = true,
          Labels = resources.labels(plan, n.role),
+         -- Internal only keeps traffic from being forwarded: the host still
+         -- holds the bridge's gateway address, and every service on the
+         -- host listening on 0.0.0.0 would answer the agent there (INPUT,
+         -- not FORWARD).  With no host address on the bridge the agent
+         -- reaches pipelock and Docker's DNS, and nothing of the host.
+         Options = n.internal and { ["com.docker.network.bridge.inhibit_ipv4"] = "true" } or nil,
       } } }
    end
    return calls
