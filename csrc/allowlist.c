@@ -352,6 +352,8 @@ l_host_check (lua_State *L)
 typedef struct {
    uint64_t key;          /* first 8 bytes, NUL-padded, big-endian */
    size_t off, len;
+   int src_list;          /* stack index of the list the host came from, */
+   lua_Integer src_item;  /* and its index: 0 when the written form differs */
 } host_entry;
 
 typedef struct {
@@ -415,7 +417,7 @@ set_free (host_set *hs)
 
 /* 0 on success, -1 on out of memory. */
 static int
-set_add (host_set *hs, const char *h, size_t n)
+set_add (host_set *hs, const char *h, size_t n, int src_list, lua_Integer src_item)
 {
    host_entry *e;
    size_t i;
@@ -443,6 +445,8 @@ set_add (host_set *hs, const char *h, size_t n)
    e = &hs->entries[hs->count++];
    e->off = hs->used;
    e->len = n;
+   e->src_list = src_list;
+   e->src_item = src_item;
    e->key = 0;
    for (i = 0; i < 8; i++)
       e->key = (e->key << 8) | (i < n ? (unsigned char) h[i] : 0);
@@ -503,7 +507,9 @@ add_list (lua_State *L, host_set *hs, int idx, const char *listname)
          return 3;
       }
       lua_pop (L, 1);
-      if (set_add (hs, out, outlen) != 0)
+      /* An entry already in normal form (the usual case) is pushed back as
+       * the caller's own string: no second Lua string per host. */
+      if (set_add (hs, out, outlen, idx, (outlen == len && memcmp (out, s, len) == 0) ? i : 0) != 0)
          return luaL_error (L, "out of memory");
    }
    return 0;
@@ -542,7 +548,10 @@ l_allowlist (lua_State *L)
       const char *h = hs->arena + e->off;
       if (i > 0 && e->len == e[-1].len && memcmp (h, hs->arena + e[-1].off, e->len) == 0)
          continue;
-      lua_pushlstring (L, h, e->len);
+      if (e->src_item > 0)
+         lua_rawgeti (L, e->src_list, e->src_item);
+      else
+         lua_pushlstring (L, h, e->len);
       lua_pushvalue (L, -1);
       lua_rawseti (L, -3, (lua_Integer) ++out);
       lua_rawseti (L, -3, (lua_Integer) out);
