@@ -35,7 +35,8 @@ DEB_PACKAGES = lua5.4 liblua5.4-dev libyaml-dev libcurl4-openssl-dev lua-busted 
                debootstrap openssl git
 
 .PHONY: all setup images test-images test test-unit test-e2e memcheck bench bench-up demo fuzz \
-        deps install uninstall clean print
+        fuzz-smoke deps deps-fuzz install uninstall clean print reliability-faults \
+        reliability-restart reliability-load reliability-secrets reliability-containment
 
 all: $(CORE)
 
@@ -89,8 +90,30 @@ bench-up: $(CORE)
 demo: $(CORE)
 	$(LUA) scripts/demo.lua
 
+# libFuzzer targets (clang; `make deps-fuzz` installs it): 10 minutes each,
+# or 5 seconds each for the smoke CI runs.
 fuzz:
 	$(MAKE) -C fuzz run
+
+fuzz-smoke:
+	$(MAKE) -C fuzz smoke
+
+deps-fuzz:
+	@dpkg -s clang libclang-rt-14-dev >/dev/null 2>&1 || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-rt-14-dev; }
+
+# The long reliability measurements behind docs/reliability.md (real dockerd,
+# real pipelock, the test images).  RELIABILITY_ARGS=... passes options.
+reliability-faults: $(CORE)
+	$(LUA) reliability/faults.lua $(RELIABILITY_ARGS)
+reliability-restart: $(CORE)
+	$(LUA) reliability/engine_restart.lua $(RELIABILITY_ARGS)
+reliability-load: $(CORE)
+	$(LUA) reliability/load.lua $(RELIABILITY_ARGS)
+reliability-secrets: $(CORE)
+	$(LUA) reliability/secrets.lua $(RELIABILITY_ARGS)
+reliability-containment: $(CORE)
+	$(LUA) reliability/containment.lua $(RELIABILITY_ARGS)
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \

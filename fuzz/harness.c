@@ -7,6 +7,11 @@
  * each input as a string.  An error raised by it is a finding: the harness
  * prints it and aborts, so libFuzzer saves the input.
  *
+ * The launcher's own Lua modules (every .lua file of lua/bottle: manifest_load
+ * needs bottle.manifest, bottle.plan and what they require) are embedded
+ * too (modules_lua.h) and put in package.preload, so `require` finds this
+ * checkout's copy and no other.
+ *
  * The Lua state runs on a counting allocator.  `fuzz_limit(n, f, ...)` calls
  * f with room for only n more allocations, so the targets can walk the core's
  * out-of-memory paths (Lua raising through the C code) and LeakSanitizer can
@@ -20,6 +25,7 @@
 #include <lualib.h>
 
 #include "targets_lua.h"   /* static const char targets_lua[] (generated) */
+#include "modules_lua.h"   /* embedded_modules[] = {name, chunkname, source, length} (generated) */
 
 #ifndef FUZZ_TARGET
 #error "build with -DFUZZ_TARGET=\"name\""
@@ -67,6 +73,23 @@ l_fuzz_limit (lua_State *L1)
    return lua_gettop (L1);
 }
 
+/* package.preload[name] = the embedded module's chunk, for each one. */
+static void
+preload_modules (lua_State *L1)
+{
+   size_t i;
+   luaL_getsubtable (L1, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+   for (i = 0; i < sizeof embedded_modules / sizeof embedded_modules[0]; i++) {
+      if (luaL_loadbufferx (L1, embedded_modules[i].source, embedded_modules[i].length,
+                            embedded_modules[i].chunkname, "t") != LUA_OK) {
+         fprintf (stderr, "%s: %s\n", embedded_modules[i].name, lua_tostring (L1, -1));
+         abort ();
+      }
+      lua_setfield (L1, -2, embedded_modules[i].name);
+   }
+   lua_pop (L1, 1);
+}
+
 static int
 traceback (lua_State *L1)
 {
@@ -85,6 +108,7 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
    luaL_openlibs (L);
    luaL_requiref (L, "bottle.core", luaopen_bottle_core, 0);
    lua_pop (L, 1);
+   preload_modules (L);
    lua_register (L, "fuzz_limit", l_fuzz_limit);
    if (luaL_loadbuffer (L, targets_lua, sizeof targets_lua - 1, "=targets.lua") != LUA_OK
        || lua_pcall (L, 0, 1, 0) != LUA_OK) {
