@@ -64,7 +64,7 @@ local function image_hint(role, image)
       return "build it with `docker build -t " .. image .. " .` in a claude-bottle checkout (or set BOTTLE_AGENT_IMAGE)"
    end
    return "pull it with `docker pull " .. image .. "` (or set BOTTLE_PIPELOCK_IMAGE to a local build,"
-      .. " e.g. claude-bottle-test/pipelock:2.3.0 from images/test/build.sh)"
+      .. " e.g. claude-bottle-test/pipelock:2.3.0 from `make test-images`)"
 end
 
 -- The engine's version record, checked: reachable, API new enough, no DNS leak.
