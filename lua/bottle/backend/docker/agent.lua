@@ -46,7 +46,7 @@ end
 -- Registers the agent's removal (before it is made).
 function M.push_teardown(api, state)
    local name = state.plan.names.agent
-   state.teardown:push("container " .. name, resources.remover(api, "container", name, state.plan.slug))
+   resources.push_removal(api, state, "container", name)
 end
 
 -- create(api, state) → true once the agent container runs.

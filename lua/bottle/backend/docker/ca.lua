@@ -23,7 +23,7 @@ end
 -- Registers the removal of the CA container (before it is made).
 function M.push_teardown(api, state)
    local name = M.container_name(state.plan)
-   state.teardown:push("container " .. name, resources.remover(api, "container", name, state.plan.slug))
+   resources.push_removal(api, state, "container", name)
 end
 
 -- The create call for api:many (so the CA container can be made alongside the

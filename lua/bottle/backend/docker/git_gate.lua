@@ -100,8 +100,7 @@ function M.push_teardown(api, state)
    local plan = state.plan
    state.docker = state.docker or {}
    state.docker.git_gate_teardown = true
-   state.teardown:push("container " .. plan.names.git_gate,
-      resources.remover(api, "container", plan.names.git_gate, plan.slug))
+   resources.push_removal(api, state, "container", plan.names.git_gate)
 end
 
 --- `create(api, state)` → true | nil, message, code.  The removal is

@@ -15,9 +15,8 @@ end
 
 -- Registers the removal of both networks (before they are made).
 function M.push_teardown(api, state)
-   local plan = state.plan
-   for _, n in ipairs(M.specs(plan)) do
-      state.teardown:push("network " .. n.name, resources.remover(api, "network", n.name, plan.slug))
+   for _, n in ipairs(M.specs(state.plan)) do
+      resources.push_removal(api, state, "network", n.name)
    end
 end
 

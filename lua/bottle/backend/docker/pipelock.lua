@@ -129,7 +129,7 @@ end
 -- Registers the sidecar's removal (before it is made).
 function M.push_teardown(api, state)
    local name = state.plan.names.pipelock
-   state.teardown:push("container " .. name, resources.remover(api, "container", name, state.plan.slug))
+   resources.push_removal(api, state, "container", name)
 end
 
 -- create(api, state) → true once the sidecar is ready.

@@ -92,6 +92,12 @@ function M.remover(api, kind, name, slug)
    end
 end
 
+-- Registers the removal of this bottle's `kind` ("container" or "network")
+-- named `name` on the launch's teardown stack, before it is made.
+function M.push_removal(api, state, kind, name)
+   state.teardown:push(kind .. " " .. name, M.remover(api, kind, name, state.plan.slug))
+end
+
 -- Removes a network, first disconnecting whatever is still attached to it (a
 -- network with endpoints cannot be removed). A missing network is not an error.
 function M.remove_network(api, id)
