@@ -13,6 +13,7 @@ package.cpath = ROOT .. "/build/?.so;" .. package.cpath
 local core = require "bottle.core"
 local RUNS = tonumber(os.getenv("BENCH_RUNS") or "") or 5
 local PIPELOCK = os.getenv("BOTTLE_PIPELOCK_IMAGE") or "claude-bottle-test/pipelock:2.3.0"
+local FIREWALL = os.getenv("BOTTLE_FIREWALL_IMAGE") or "claude-bottle-test/firewall:latest"
 local AGENT = os.getenv("BOTTLE_AGENT_IMAGE") or "claude-bottle-test/agent:latest"
 
 local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
@@ -60,6 +61,7 @@ local ENV = table.concat({
    "LUA_PATH=" .. q(ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;;"),
    "LUA_CPATH=" .. q(ROOT .. "/build/?.so;;"),
    "BOTTLE_PIPELOCK_IMAGE=" .. q(PIPELOCK), "BOTTLE_AGENT_IMAGE=" .. q(AGENT),
+   "BOTTLE_FIREWALL_IMAGE=" .. q(FIREWALL),
    "XDG_STATE_HOME=" .. q(state),
 }, " ")
 -- An empty working directory: the embedded default bottle and agent.

@@ -85,6 +85,7 @@ function R.remove_workdir(w) core.rmtree(w.dir) end
 function R.env(w, extra)
    local env = {
       BOTTLE_PIPELOCK_IMAGE = E.PIPELOCK_IMAGE, BOTTLE_AGENT_IMAGE = E.AGENT_IMAGE,
+      BOTTLE_FIREWALL_IMAGE = E.FIREWALL_IMAGE,
       XDG_STATE_HOME = w.state, XDG_CONFIG_HOME = w.config,
       [R.HOST_VAR] = w.host_secret or "host-secret-value",
    }

@@ -228,7 +228,8 @@ local function plan_with_slug(hex)
    return assert(planner.build { manifest = m, agent = AGENT, policies = pols,
       options = { backend = "docker", cwd = w.dir, home = w.dir, env_names = core.env_names(),
                   random_hex = function() return hex end,
-                  pipelock_image = E.PIPELOCK_IMAGE, agent_image = E.AGENT_IMAGE } })
+                  pipelock_image = E.PIPELOCK_IMAGE, agent_image = E.AGENT_IMAGE,
+                  firewall_image = E.FIREWALL_IMAGE } })
 end
 
 local function launch_up(plan, backend)

@@ -53,6 +53,7 @@ local BOTTLE = table.concat({
    "LUA_PATH=" .. q(ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;;"),
    "LUA_CPATH=" .. q(ROOT .. "/build/?.so;;"),
    "BOTTLE_PIPELOCK_IMAGE=" .. q(E.PIPELOCK_IMAGE), "BOTTLE_AGENT_IMAGE=" .. q(E.AGENT_IMAGE),
+   "BOTTLE_FIREWALL_IMAGE=" .. q(E.FIREWALL_IMAGE),
    "XDG_STATE_HOME=" .. q(work .. "/state"), "XDG_CONFIG_HOME=" .. q(work .. "/config"),
    "lua5.4", q(ROOT .. "/bin/bottle"),
 }, " ")

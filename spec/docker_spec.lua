@@ -255,6 +255,7 @@ describe("docker backend prepare (fake engine)", function()
          ["GET /info"] = ok_json { Runtimes = { runc = {} } },
          ["GET /images/claude-bottle-test%2Fpipelock%3A2.3.0/json"] = ok_json { Id = "sha256:p" },
          ["GET /images/claude-bottle%3Alatest/json"] = ok_json { Id = "sha256:a" },
+         ["GET /images/claude-bottle-firewall%3Alatest/json"] = ok_json { Id = "sha256:f" },
       }
       for k, v in pairs(over or {}) do routes[k] = v end
       local c = fake_engine(routes)

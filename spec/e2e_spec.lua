@@ -265,7 +265,7 @@ describe("#e2e", function()
    end
 
    describe("docker backend, a failure at any step leaves nothing behind", function()
-      for _, step in ipairs { "networks", "ca", "pipelock", "agent", "provision" } do
+      for _, step in ipairs { "networks", "ca", "pipelock", "agent", "firewall", "provision" } do
          it("when " .. step .. " fails", function()
             if skip_if_unavailable() then return end
             local plan = E.plan { agent = "e2e-fail" }
@@ -285,6 +285,18 @@ describe("#e2e", function()
          -- The CA container starts alongside the networks, so that step reports it.
          assert.matches("networks: start container claude-bottle-ca-" .. plan.slug .. ": ", msg, 1, true)
          assert.matches("executable file not found", msg, 1, true)
+         assert_nothing_left(plan, root)
+      end)
+
+      -- The walls are not optional: a helper that cannot apply its ruleset
+      -- (here, an image without nft) fails the launch, closed.
+      it("with a firewall helper that cannot apply its ruleset (no nft in its image)", function()
+         if skip_if_unavailable() then return end
+         local plan = E.plan { agent = "e2e-nofw", firewall_image = E.AGENT_IMAGE }
+         local res, msg, _, root = up(plan)
+         assert.is_nil(res)
+         assert.matches("firewall: the pipelock ruleset did not apply", msg, 1, true)
+         assert.matches("nft", msg, 1, true)
          assert_nothing_left(plan, root)
       end)
 

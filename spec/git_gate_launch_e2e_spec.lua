@@ -180,7 +180,7 @@ local function build(opts)
    local plan, extras = planner.build { manifest = m, agent = AGENT, options = {
       backend = "docker", home = keydir, cwd = keydir,
       pipelock_image = IMAGES.pipelock, agent_image = IMAGES.agent,
-      git_gate_image = opts.git_gate_image or IMAGES.gate,
+      git_gate_image = opts.git_gate_image or IMAGES.gate, firewall_image = E.FIREWALL_IMAGE,
    } }
    assert(plan, extras)
    return plan, extras
@@ -277,7 +277,7 @@ describe("#e2e git gate through the real launch", function()
          local expected = { "prepare" }
          for _, s in ipairs(plan.steps) do if s ~= "attach" then expected[#expected + 1] = s end end
          assert.are.same(expected, ran)
-         assert.are.same({ "prepare", "networks", "ca", "agent", "pipelock", "git-gate", "provision" }, ran)
+         assert.are.same({ "prepare", "networks", "ca", "agent", "pipelock", "git-gate", "firewall", "provision" }, ran)
       end)
 
       it("points the agent's git at the gate for the upstream as written in the manifest", function()

@@ -94,6 +94,7 @@ describe("#e2e secret hygiene", function()
    local function bottle_cmd(args, extra)
       local env = {
          "BOTTLE_PIPELOCK_IMAGE=" .. E.PIPELOCK_IMAGE, "BOTTLE_AGENT_IMAGE=" .. shim_image,
+         "BOTTLE_FIREWALL_IMAGE=" .. E.FIREWALL_IMAGE,
          "BOTTLE_GIT_GATE_IMAGE=" .. GATE_IMAGE,
          "XDG_STATE_HOME=" .. work .. "/state", "XDG_CONFIG_HOME=" .. work .. "/config",
       }

@@ -111,7 +111,8 @@ local function make_plan(args)
       options = { backend = "docker", cwd = env.cwd, home = env.HOME, env_names = core.env_names(),
                   pipelock_image = os.getenv("BOTTLE_PIPELOCK_IMAGE"),
                   agent_image = os.getenv("BOTTLE_AGENT_IMAGE"),
-                  git_gate_image = os.getenv("BOTTLE_GIT_GATE_IMAGE") },
+                  git_gate_image = os.getenv("BOTTLE_GIT_GATE_IMAGE"),
+                  firewall_image = os.getenv("BOTTLE_FIREWALL_IMAGE") },
    }
 end
 

@@ -42,6 +42,7 @@
 --     the user file before the project file).
 local core = require "bottle.core"
 local base64 = require "bottle.base64"
+local limits = require "bottle.limits"
 
 local M = {}
 
@@ -68,8 +69,9 @@ M.HOST_KEY_TYPES = {
 
 local KEYS = {
    top = { "bottles", "agents" },
-   bottle = { "env", "egress", "git" },
-   egress = { "allowlist", "dlp_action", "tls_interception", "passthrough" },
+   bottle = { "env", "egress", "git", "resources" },
+   egress = { "allowlist", "dlp_action", "tls_interception", "passthrough", "ports" },
+   resources = { "memory", "cpus", "pids", "disk" },
    git = { "name", "upstream", "identity", "host_key", "extra_hosts", "push",
            "user_name", "user_email" },
    push = { "branches", "force", "delete", "tags" },
@@ -84,7 +86,8 @@ local RENAMED = {
 }
 local BELONGS_UNDER = {
    allowlist = "egress", dlp_action = "egress", tls_interception = "egress",
-   passthrough = "egress", upstream = "git[...]", identity = "git[...]",
+   passthrough = "egress", ports = "egress", upstream = "git[...]", identity = "git[...]",
+   memory = "resources", cpus = "resources", pids = "resources", disk = "resources",
    host_key = "git[...]", branches = "git[...].push",
 }
 
@@ -383,6 +386,21 @@ end
 
 -- ---------------------------------------------------------------- egress
 
+-- Ports pipelock may open beyond 80 and 443 (the firewall under it drops
+-- every other one, whatever pipelock allows).
+local function check_ports(ctx, eg, k, path)
+   local list = want_list(ctx, eg, k, path, "a list of port numbers")
+   local out, seen = seq {}, {}
+   for i, port in ipairs(list) do
+      if math.type(port) ~= "integer" or port < 1 or port > 65535 then
+         fail(ctx, at_key(ctx, list, i), join(join(path, k), i),
+              "expected a port number from 1 to 65535, found " .. (type(port) == "number" and tostring(port) or describe(port)))
+      end
+      if not seen[port] then seen[port] = true; out[#out + 1] = port end
+   end
+   return out
+end
+
 local function check_egress(ctx, bottle, path)
    local eg = want_map(ctx, bottle, "egress", path)
    local p = join(path, "egress")
@@ -401,6 +419,52 @@ local function check_egress(ctx, bottle, path)
          out.dlp_action = v
       elseif k == "tls_interception" then
          out.tls_interception = want_bool(ctx, eg, k, p)
+      elseif k == "ports" then
+         out.ports = check_ports(ctx, eg, k, p)
+      end
+   end
+   return out
+end
+
+-- ------------------------------------------------------------- resources
+
+-- A scalar as the message shows it: numbers as written, text quoted.
+local function shown(v)
+   if type(v) == "number" then return tostring(v) end
+   if type(v) == "string" then return quote(v) end
+   return describe(v)
+end
+
+local function check_resources(ctx, bottle, path)
+   local r = want_map(ctx, bottle, "resources", path, "a mapping (memory:, cpus:, pids:, disk:)")
+   local p = join(path, "resources")
+   check_keys(ctx, r, p, KEYS.resources)
+   local out = {}
+   for _, k in ipairs(keys_in_order(ctx, r)) do
+      local v, at = r[k], at_key(ctx, r, k)
+      if k == "memory" or k == "disk" then
+         local bytes = limits.parse_size(v)
+         if not bytes then
+            fail(ctx, at, join(p, k), "expected a size such as 4g or 512m (k, m, g or t), found " .. shown(v))
+         end
+         local min = k == "memory" and limits.MIN_MEMORY or limits.MIN_DISK
+         if bytes < min then
+            fail(ctx, at, join(p, k), ("%s is below the smallest %s a bottle can run with (%s)")
+               :format(limits.size_text(bytes), k, limits.size_text(min)))
+         end
+         out[k] = bytes
+      elseif k == "cpus" then
+         if type(v) ~= "number" or v ~= v or v < 0.1 or v > 1024 then
+            fail(ctx, at, join(p, k), "expected a number of CPUs from 0.1 to 1024 (such as 2 or 0.5), found " ..
+                 shown(v))
+         end
+         out.cpus = v
+      elseif k == "pids" then
+         if math.type(v) ~= "integer" or v < limits.MIN_PIDS or v > limits.MAX_PIDS then
+            fail(ctx, at, join(p, k), ("expected a whole number of processes from %d to %d, found %s")
+               :format(limits.MIN_PIDS, limits.MAX_PIDS, shown(v)))
+         end
+         out.pids = v
       end
    end
    return out
@@ -662,7 +726,7 @@ local function check_bottle(ctx, bottles, name)
    ctx.owner = "bottle " .. quote(name)
    local b = bottles[name]
    if not is_map(b) then
-      fail(ctx, at, "", "expected a mapping (env:, egress:, git:), found " .. describe(b) ..
+      fail(ctx, at, "", "expected a mapping (env:, egress:, git:, resources:), found " .. describe(b) ..
            "; write " .. name .. ": {} for a bottle with the defaults")
    end
    check_keys(ctx, b, "", KEYS.bottle)
@@ -670,7 +734,8 @@ local function check_bottle(ctx, bottles, name)
    for _, k in ipairs(keys_in_order(ctx, b)) do
       if k == "env" then out.env = check_env(ctx, b, "")
       elseif k == "egress" then out.egress = check_egress(ctx, b, "")
-      elseif k == "git" then out.git = check_git(ctx, b, "") end
+      elseif k == "git" then out.git = check_git(ctx, b, "")
+      elseif k == "resources" then out.resources = check_resources(ctx, b, "") end
    end
    ctx.owner = nil
    return out

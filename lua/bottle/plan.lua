@@ -4,6 +4,7 @@
 -- and host paths the launch needs travel beside it, in `extras`.
 local core = require "bottle.core"
 local policy = require "bottle.policy"
+local limits = require "bottle.limits"
 
 local M = {}
 
@@ -12,6 +13,9 @@ local M = {}
 M.PIPELOCK_IMAGE = "ghcr.io/luckypipewrench/pipelock:2.3.0"
 M.AGENT_IMAGE = "claude-bottle:latest"
 M.GIT_GATE_IMAGE = "claude-bottle-git-gate:latest"   -- built from Dockerfile.git-gate
+M.FIREWALL_IMAGE = "claude-bottle-firewall:latest"   -- built from Dockerfile.firewall
+-- The TCP ports pipelock may open; egress.ports adds to them.
+M.DEFAULT_PORTS = { 80, 443 }
 M.PROXY_PORT = 8888
 M.PIPELOCK_CONFIG_PATH = "/etc/pipelock.yaml"
 M.CA = {
@@ -153,7 +157,20 @@ function M.build(opts)
    steps[#steps + 1] = "agent"
    steps[#steps + 1] = "pipelock"
    if #git > 0 then steps[#steps + 1] = "git-gate" end
+   steps[#steps + 1] = "firewall"
    for _, s in ipairs { "provision", "attach" } do steps[#steps + 1] = s end
+
+   local ports, added_ports, seen_port = {}, {}, {}
+   for _, p in ipairs(M.DEFAULT_PORTS) do ports[#ports + 1] = p; seen_port[p] = true end
+   for _, p in ipairs(bottle.egress.ports or {}) do
+      if not seen_port[p] then
+         seen_port[p] = true
+         ports[#ports + 1] = p
+         added_ports[#added_ports + 1] = p
+      end
+   end
+   table.sort(ports)
+   table.sort(added_ports)
 
    local command = { "claude", "--dangerously-skip-permissions" }
    local prompt
@@ -177,7 +194,9 @@ function M.build(opts)
          pipelock = o.pipelock_image or M.PIPELOCK_IMAGE,
          agent = agent.image or o.agent_image or M.AGENT_IMAGE,
          git_gate = #git > 0 and (o.git_gate_image or M.GIT_GATE_IMAGE) or nil,
+         firewall = o.firewall_image or M.FIREWALL_IMAGE,
       },
+      resources = limits.for_plan(bottle.resources),
       proxy = { host = names.pipelock, port = M.PROXY_PORT, url = proxy_url },
       agent_env = agent_env(proxy_url, tls),
       env = env,
@@ -186,7 +205,8 @@ function M.build(opts)
       pipelock = { config_path = M.PIPELOCK_CONFIG_PATH, yaml = yaml, config = cfg },
       egress = { hosts = cfg.api_allowlist, tls_interception = tls,
                  passthrough = tls and cfg.tls_interception.passthrough_domains or {},
-                 dlp_action = cfg.request_body_scanning.action },
+                 dlp_action = cfg.request_body_scanning.action,
+                 ports = setmetatable(ports, core.array_mt), added_ports = setmetatable(added_ports, core.array_mt) },
       prompt = prompt,
       skills = skills,
       git = git,

@@ -1,5 +1,7 @@
 -- The preflight: what `plan`, `up --dry-run` and the y/N question show.
 -- Aligned `label : value` lines, names and kinds only, never a value.
+local limits = require "bottle.limits"
+
 local M = {}
 
 -- The seed's egress summary: "9 hosts allowed (a, b, c, +6 more)".
@@ -60,6 +62,25 @@ function M.rows(plan, logs)
       add("passthrough", table.concat(plan.egress.passthrough, ", "))
    end
    add("dlp action", plan.egress.dlp_action)
+   local ports = {}
+   for _, p in ipairs(plan.egress.ports or {}) do ports[#ports + 1] = tostring(p) end
+   local added = {}
+   for _, p in ipairs(plan.egress.added_ports or {}) do added[#added + 1] = tostring(p) end
+   if #ports > 0 then
+      add("ports", "TCP " .. table.concat(ports, ", ") .. " only (firewall under pipelock)"
+         .. (#added > 0 and ("; added by the manifest: " .. table.concat(added, ", ")) or ""))
+   end
+   if plan.resources then
+      add("resources", "agent: " .. limits.text(plan.resources.agent))
+      local side = {}
+      for _, role in ipairs { "pipelock", "git-gate" } do
+         local l = plan.resources[role]
+         if l and (role ~= "git-gate" or #plan.git > 0) then
+            side[#side + 1] = ("%s: memory %s, pids %d"):format(role, limits.size_text(l.memory), l.pids)
+         end
+      end
+      if #side > 0 then add("", table.concat(side, "; ")) end
+   end
    local git = {}
    for _, g in ipairs(plan.git) do
       git[#git + 1] = ("%s: %s via %s (gate forwards to %s:%d); %s"):format(

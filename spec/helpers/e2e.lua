@@ -9,6 +9,7 @@ local E = {}
 
 E.AGENT_IMAGE = "claude-bottle-test/agent:latest"
 E.PIPELOCK_IMAGE = "claude-bottle-test/pipelock:2.3.0"
+E.FIREWALL_IMAGE = "claude-bottle-test/firewall:latest"
 E.UPSTREAM_NETWORK = "claude-bottle-test-upstream"
 E.TEST_LABEL = "claude-bottle-test"
 E.CERT_DIR = "/usr/local/share/claude-bottle-test"
@@ -28,7 +29,7 @@ function E.unavailable()
    if not c then return msg end
    local ok, err = c:ping()
    if not ok then return "no Docker Engine: " .. tostring(err) end
-   for _, image in ipairs { E.AGENT_IMAGE, E.PIPELOCK_IMAGE } do
+   for _, image in ipairs { E.AGENT_IMAGE, E.PIPELOCK_IMAGE, E.FIREWALL_IMAGE } do
       if not c:image_inspect(image) then
          return image .. " is not built: run images/test/build.sh (see its PIPELOCK_BIN note)"
       end
@@ -79,20 +80,22 @@ function E.plan(opts)
    end
    local steps = { "networks" }
    if ca then steps[#steps + 1] = "ca" end
-   for _, s in ipairs { "pipelock", "agent", "provision", "attach" } do steps[#steps + 1] = s end
+   for _, s in ipairs { "agent", "pipelock", "firewall", "provision", "attach" } do steps[#steps + 1] = s end
    return {
       version = 1, slug = slug, agent = agent, bottle = "e2e", backend = "docker", runtime = "auto",
       labels = { ["claude-bottle"] = "1", ["claude-bottle.slug"] = slug, ["claude-bottle.agent"] = agent,
                  ["claude-bottle.bottle"] = "e2e" },
       names = names,
-      images = { pipelock = opts.pipelock_image or E.PIPELOCK_IMAGE, agent = opts.agent_image or E.AGENT_IMAGE },
+      images = { pipelock = opts.pipelock_image or E.PIPELOCK_IMAGE, agent = opts.agent_image or E.AGENT_IMAGE,
+                 firewall = opts.firewall_image or E.FIREWALL_IMAGE },
+      resources = require("bottle.limits").for_plan(opts.resources),
       proxy = { host = names.pipelock, port = 8888, url = url },
       agent_env = agent_env,
       env = opts.env or {},
       ca = ca,
       pipelock = E.pipelock(egress, ca),
       egress = { hosts = egress.allowlist, tls_interception = tls, passthrough = egress.passthrough,
-                 dlp_action = egress.dlp_action },
+                 dlp_action = egress.dlp_action, ports = opts.ports or { 80, 443 } },
       prompt = opts.prompt,
       skills = opts.skills or {},
       git = {},

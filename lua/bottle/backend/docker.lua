@@ -12,6 +12,8 @@ local pipelock = require "bottle.backend.docker.pipelock"
 local agent = require "bottle.backend.docker.agent"
 local provision = require "bottle.backend.docker.provision"
 local stream = require "bottle.backend.docker.stream"
+local firewall = require "bottle.backend.docker.firewall"
+local limits = require "bottle.backend.docker.limits"
 
 local M = {}
 
@@ -19,7 +21,7 @@ M.MIN_API_VERSION = "1.41"
 -- The images a plan names by default (for doctor, which has no plan).
 local planner = require "bottle.plan"
 M.DEFAULT_IMAGES = { pipelock = planner.PIPELOCK_IMAGE, agent = planner.AGENT_IMAGE,
-                     git_gate = planner.GIT_GATE_IMAGE }
+                     git_gate = planner.GIT_GATE_IMAGE, firewall = firewall.DEFAULT_IMAGE }
 
 -- Engines whose internal networks leak DNS to the outside (CVE-2024-29018).
 local function leaks_dns(version)
@@ -60,6 +62,8 @@ local function image_hint(role, image)
       return "build it with `make test-images`"
    elseif role == "git_gate" then
       return "build it with `docker build -f Dockerfile.git-gate -t " .. image .. " .` (tests: `make test-images`)"
+   elseif role == "firewall" then
+      return "build it with `docker build -f Dockerfile.firewall -t " .. image .. " .` (tests: `make test-images`)"
    elseif role == "agent" then
       return "build it with `docker build -t " .. image .. " .` in a claude-bottle checkout (or set BOTTLE_AGENT_IMAGE)"
    end
@@ -96,10 +100,10 @@ function M.prepare(plan, state)
    local function add(kind, call) calls[#calls + 1] = call; kinds[#kinds + 1] = kind end
    add({ "info" }, { "engine info", "GET", "/info" })
    local with_git = plan.git and #plan.git > 0
-   for _, role in ipairs { "pipelock", "agent", with_git and "git_gate" or nil } do
-      -- the gate's image falls back like git_gate.create's does
+   for _, role in ipairs { "pipelock", "agent", "firewall", with_git and "git_gate" or nil } do
+      -- the gate's and the helper's images fall back like their modules do
       local image = role == "git_gate" and require("bottle.backend.docker.git_gate").image(plan)
-         or plan.images[role]
+         or role == "firewall" and firewall.image(plan) or plan.images[role]
       add({ "image", role, image }, { "inspect image " .. image, "GET", "/images/" .. api_mod.urlencode(image) .. "/json" })
    end
    if with_git then
@@ -112,8 +116,12 @@ function M.prepare(plan, state)
          if not key then return nil, kerr, kcode end
       end
    end
-   local container_names = { plan.names.agent, plan.names.pipelock, ca.container_name(plan) }
-   if with_git then container_names[#container_names + 1] = plan.names.git_gate end
+   local container_names = { plan.names.agent, plan.names.pipelock, ca.container_name(plan),
+                             firewall.helper_name(plan, "agent"), firewall.helper_name(plan, "pipelock") }
+   if with_git then
+      container_names[#container_names + 1] = plan.names.git_gate
+      container_names[#container_names + 1] = firewall.helper_name(plan, "git-gate")
+   end
    for _, name in ipairs(container_names) do
       add({ "name", "container", name }, { "inspect container " .. name, "GET", "/containers/" .. name .. "/json" })
    end
@@ -147,6 +155,19 @@ function M.prepare(plan, state)
       end
    end
    if #problems > 0 then return nil, table.concat(problems, "; "), "not_ready" end
+
+   state.docker = state.docker or {}
+   state.docker.ncpu = math.tointeger(info.NCPU) or info.NCPU
+   local agent_limits = limits.of(plan, "agent")
+   if agent_limits.set and agent_limits.set.cpus and state.docker.ncpu and agent_limits.cpus > state.docker.ncpu then
+      return nil, ("resources.cpus is %g but the engine has %d CPUs: lower it to %d or less")
+         :format(agent_limits.cpus, state.docker.ncpu, state.docker.ncpu), "invalid_manifest"
+   end
+   if agent_limits.disk and not limits.disk_limit_supported(info) then
+      return nil, ("resources.disk: the engine's storage driver %s cannot limit a container's disk use"
+         .. " (overlay2 on xfs with pquota, btrfs, zfs or devicemapper can); remove resources.disk")
+         :format(tostring(info.Driver)), "not_ready"
+   end
 
    local runtimes = info.Runtimes or {}
    if plan.runtime == "auto" then
@@ -187,6 +208,7 @@ function M.up(state, progress)
    pipelock.push_teardown(c, state)
    if git_gate then git_gate.push_teardown(c, state) end
    agent.push_teardown(c, state)
+   firewall.push_teardown(c, state)
 
    -- The CA container needs no network: it is created and started alongside
    -- the networks, and the ca step collects what it made.
@@ -223,7 +245,9 @@ function M.up(state, progress)
       ok, msg, code = progress("git-gate", git_gate.create, c, state)
       if not ok then return nil, msg, code end
    end
-   return true
+   -- The walls under pipelock, in every namespace, before the agent runs
+   -- anything but its keep-alive and update-ca-certificates.
+   return progress("firewall", firewall.apply, c, state)
 end
 
 function M.provision(state)
@@ -430,7 +454,9 @@ function M.doctor(opts)
    }
    images.git_gate = (opts.images and opts.images.git_gate) or os.getenv("BOTTLE_GIT_GATE_IMAGE")
       or M.DEFAULT_IMAGES.git_gate
-   for _, role in ipairs { "pipelock", "agent", "git_gate" } do
+   images.firewall = (opts.images and opts.images.firewall) or os.getenv("BOTTLE_FIREWALL_IMAGE")
+      or M.DEFAULT_IMAGES.firewall
+   for _, role in ipairs { "pipelock", "agent", "firewall", "git_gate" } do
       local img, _, icode = c:image_inspect(images[role])
       add(role:gsub("_", " ") .. " image present", img ~= nil,
           img and images[role] or (images[role] .. (icode == "not_found" and (" is missing: " .. image_hint(role, images[role])) or "")),

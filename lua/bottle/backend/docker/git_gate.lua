@@ -9,6 +9,7 @@ local core = require "bottle.core"
 local tar = require "bottle.tar"
 local gitgate = require "bottle.gitgate"
 local resources = require "bottle.backend.docker.resources"
+local limits = require "bottle.backend.docker.limits"
 
 local M = {}
 
@@ -32,13 +33,11 @@ function M.config(state)
       Entrypoint = { "/bin/sh", gitgate.ENTRYPOINT },
       User = ("%d:%d"):format(gitgate.UID, gitgate.GID),
       Labels = resources.labels(plan, M.ROLE),
-      HostConfig = {
+      HostConfig = limits.host_config(state, "git-gate", {
          NetworkMode = internal,
          ExtraHosts = #extra > 0 and extra or nil,
-         CapDrop = { "ALL" },
-         SecurityOpt = { "no-new-privileges" },
          RestartPolicy = { Name = "no" },
-      },
+      }),
       NetworkingConfig = { EndpointsConfig = { [internal] = { Aliases = { gitgate.HOST } } } },
    }
 end

@@ -15,6 +15,7 @@ local core = require "bottle.core"
 local cjson = require "cjson"
 local tar = require "bottle.tar"
 local resources = require "bottle.backend.docker.resources"
+local limits = require "bottle.backend.docker.limits"
 local tail = require("bottle.backend.docker.ca").tail
 
 local M = {}
@@ -50,12 +51,10 @@ function M.config(state)
       Cmd = { "run", "--config", plan.pipelock.config_path, "--listen", "0.0.0.0:" .. M.PORT },
       User = M.USER,
       Labels = resources.labels(plan, "pipelock"),
-      HostConfig = {
+      HostConfig = limits.host_config(state, "pipelock", {
          NetworkMode = plan.names.internal_network,
-         CapDrop = { "ALL" },
-         SecurityOpt = { "no-new-privileges" },
          RestartPolicy = { Name = "no" },
-      },
+      }),
       NetworkingConfig = { EndpointsConfig = { [plan.names.internal_network] = {} } },
    }
 end

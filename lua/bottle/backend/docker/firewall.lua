@@ -1,0 +1,234 @@
+-- The firewall step on Docker: for each container of the bottle (pipelock,
+-- the git gate, the agent), a short-lived helper container joins its network
+-- namespace (NetworkMode container:NAME) with NET_ADMIN as its only
+-- capability, applies the ruleset bottle.firewall rendered, prints it back
+-- and exits; the launcher verifies the listing and removes the helper.  Any
+-- failure fails the launch: nothing runs in the agent until every wall is up.
+--
+-- The rulesets live in the containers' own namespaces, so they hold whatever
+-- the engine's version or the host's sysctls (br_netfilter, ip_forward).
+-- The agent also gets the sidecars' addresses in /etc/hosts: its ruleset
+-- drops Docker's resolver, so no name leaves the agent at all.
+local tar = require "bottle.tar"
+local firewall = require "bottle.firewall"
+local gitgate = require "bottle.gitgate"
+local resources = require "bottle.backend.docker.resources"
+local api_mod = require "bottle.backend.docker.api"
+
+local M = {}
+
+M.ROLE = "firewall"
+M.DEFAULT_IMAGE = "claude-bottle-firewall:latest"
+M.TIMEOUT_MS = 30000
+M.PROXY_PORT = 8888
+
+local MODE_644 = tonumber("644", 8)
+
+--- The helper's image: plan.images.firewall, else $BOTTLE_FIREWALL_IMAGE, else the default.
+function M.image(plan)
+   return (plan.images and plan.images.firewall) or os.getenv("BOTTLE_FIREWALL_IMAGE") or M.DEFAULT_IMAGE
+end
+
+function M.helper_name(plan, target_role)
+   return ("claude-bottle-fw-%s-%s"):format(target_role, plan.slug)
+end
+
+function M.helper_config(plan, target)
+   return {
+      Image = M.image(plan),
+      Entrypoint = { "/bin/sh", firewall.HELPER_DIR .. "/apply.sh" },
+      User = "0:0",
+      Labels = resources.labels(plan, M.ROLE),
+      HostConfig = {
+         NetworkMode = "container:" .. target,
+         CapDrop = { "ALL" },
+         CapAdd = { "NET_ADMIN" },
+         SecurityOpt = { "no-new-privileges" },
+         RestartPolicy = { Name = "no" },
+         Memory = 64 * 1024 * 1024, MemorySwap = 64 * 1024 * 1024,
+         PidsLimit = 64,
+      },
+   }
+end
+
+-- This machine's own IPv4 addresses (from the kernel's local routing table),
+-- when the engine is on this machine: pipelock must not reach the host on
+-- them.  An engine elsewhere (tcp://) gets the private ranges only.
+function M.host_addresses(ep)
+   ep = ep or api_mod.endpoint()
+   if not ep or not ep.socket then return {} end
+   local f = io.open("/proc/net/fib_trie", "r")
+   if not f then return {} end
+   local out, seen, last = {}, {}, nil
+   for line in f:lines() do
+      local addr = line:match("^%s*|%-%- (%d+%.%d+%.%d+%.%d+)%s*$")
+      if addr then last = addr
+      elseif line:match("/32 host LOCAL") and last and not seen[last] then
+         seen[last] = true
+         out[#out + 1] = last
+      end
+   end
+   f:close()
+   table.sort(out)
+   return out
+end
+
+-- The IPv4 subnets of every network the engine has: Docker's networks are
+-- not the internet, whatever pools the engine was given.
+local function engine_subnets(api)
+   local list = api:network_list() or {}
+   local out = {}
+   for _, n in ipairs(list) do
+      for _, cfg in ipairs((n.IPAM or {}).Config or {}) do
+         if firewall.is_ipv4_cidr(cfg.Subnet) then out[#out + 1] = cfg.Subnet end
+      end
+   end
+   return out
+end
+
+-- An IPv4 list of the final config's ssrf.ip_allowlist: what a policy trusts
+-- in pipelock's own guard is trusted at L3 too (pipelock's namespace has no
+-- IPv6, so IPv6 entries have nothing to open).
+local function trusted(plan)
+   local cfg = plan.pipelock and plan.pipelock.config or {}
+   local out = {}
+   for _, c in ipairs((cfg.ssrf or {}).ip_allowlist or {}) do
+      if firewall.is_ipv4_cidr(c) then out[#out + 1] = c end
+   end
+   return out
+end
+
+local function address_on(info, network)
+   local nets = info and info.NetworkSettings and info.NetworkSettings.Networks or {}
+   local n = nets[network]
+   return n and n.IPAddress ~= "" and n.IPAddress or nil
+end
+
+-- What the rulesets need from the engine: the internal network's subnet and
+-- the sidecars' addresses on it.
+function M.facts(api, state)
+   local plan = state.plan
+   local net, msg, code = api:network_inspect(plan.names.internal_network)
+   if not net then return nil, msg, code end
+   local subnet
+   for _, cfg in ipairs((net.IPAM or {}).Config or {}) do
+      if firewall.is_ipv4_cidr(cfg.Subnet) then subnet = cfg.Subnet end
+   end
+   if not subnet then return nil, "the internal network has no IPv4 subnet", "engine" end
+   local facts = { subnet = subnet }
+   local info
+   info, msg, code = api:container_inspect(plan.names.pipelock)
+   if not info then return nil, msg, code end
+   facts.pipelock_ip = address_on(info, plan.names.internal_network)
+   if not facts.pipelock_ip then return nil, "pipelock has no address on the internal network", "engine" end
+   if plan.git and #plan.git > 0 then
+      info, msg, code = api:container_inspect(plan.names.git_gate)
+      if not info then return nil, msg, code end
+      facts.gate_ip = address_on(info, plan.names.internal_network)
+      if not facts.gate_ip then return nil, "the git gate has no address on the internal network", "engine" end
+   end
+   return facts
+end
+
+-- The rulesets of this bottle: { {role, target, rules, resolve, must} }.
+function M.rulesets(api, state, facts)
+   local plan = state.plan
+   local blocked = M.host_addresses()
+   for _, s in ipairs(engine_subnets(api)) do blocked[#blocked + 1] = s end
+   local ports = plan.egress and plan.egress.ports or { 80, 443 }
+   local list = {
+      { role = "pipelock", target = plan.names.pipelock,
+        rules = firewall.pipelock { listen_port = M.PROXY_PORT, from = facts.subnet, ports = ports,
+                                    trusted = trusted(plan), blocked = blocked },
+        must = { ("tcp dport %d accept"):format(M.PROXY_PORT) } },
+   }
+   local allow = { { addr = facts.pipelock_ip, port = M.PROXY_PORT } }
+   if facts.gate_ip then
+      local upstreams = {}
+      for i, g in ipairs(plan.git) do upstreams[i] = { host = g.host, port = g.port } end
+      list[#list + 1] = { role = "git-gate", target = plan.names.git_gate,
+                          rules = firewall.git_gate { listen_port = gitgate.PORT, from = facts.subnet },
+                          resolve = firewall.resolve_list(upstreams),
+                          must = { ("tcp dport %d accept"):format(gitgate.PORT) } }
+      allow[#allow + 1] = { addr = facts.gate_ip, port = gitgate.PORT }
+   end
+   local must = {}
+   for _, a in ipairs(allow) do must[#must + 1] = ("ip daddr %s tcp dport %d accept"):format(a.addr, a.port) end
+   list[#list + 1] = { role = "agent", target = plan.names.agent, rules = firewall.agent { allow = allow },
+                       must = must }
+   return list
+end
+
+-- Registers the helpers' removal (before any is made).
+function M.push_teardown(api, state)
+   local roles = { "pipelock", "agent" }
+   if state.plan.git and #state.plan.git > 0 then table.insert(roles, 2, "git-gate") end
+   for _, role in ipairs(roles) do
+      resources.push_removal(api, state, "container", M.helper_name(state.plan, role))
+   end
+end
+
+local function last_lines(text, n)
+   local lines = {}
+   for line in (text or ""):gmatch("[^\n]+") do lines[#lines + 1] = line end
+   return table.concat(lines, "\n", math.max(1, #lines - n + 1))
+end
+
+-- Runs one helper to its end → the listing it printed | nil, message, code.
+function M.apply_one(api, state, set)
+   local plan = state.plan
+   local name = M.helper_name(plan, set.role)
+   local created, msg, code = api:container_create(name, M.helper_config(plan, set.target))
+   if not created then return nil, msg, code end
+   local id = created.Id
+   local dir = firewall.HELPER_DIR:gsub("^/", "")
+   local ok
+   ok, msg, code = api:archive_put(id, "/", tar.pack {
+      { name = dir, type = "dir", mode = tonumber("755", 8), uid = 0, gid = 0 },
+      { name = dir .. "/apply.sh", data = firewall.HELPER_SCRIPT, mode = MODE_644, uid = 0, gid = 0 },
+      { name = dir .. "/rules.nft", data = set.rules, mode = MODE_644, uid = 0, gid = 0 },
+      { name = dir .. "/resolve", data = set.resolve or "", mode = MODE_644, uid = 0, gid = 0 },
+   })
+   if ok then ok, msg, code = api:container_start(id, name) end
+   local status
+   if ok then status, msg, code = api:container_wait(id, M.TIMEOUT_MS) end
+   local out, err = api:container_logs(id)
+   api:container_remove(id)
+   if not ok or status == nil then return nil, msg, code end
+   if status ~= 0 then
+      return nil, ("the %s ruleset did not apply (nft helper exited with %d): %s")
+         :format(set.role, status, last_lines((err or "") .. (out or ""), 10)), "firewall"
+   end
+   return out or ""
+end
+
+--- apply(api, state) → true | nil, message, code: every ruleset applied and
+-- verified, then the agent's /etc/hosts entries for its sidecars.
+function M.apply(api, state)
+   local plan = state.plan
+   local facts, msg, code = M.facts(api, state)
+   if not facts then return nil, msg, code end
+   state.docker.firewall = facts
+   for _, set in ipairs(M.rulesets(api, state, facts)) do
+      local listing
+      listing, msg, code = M.apply_one(api, state, set)
+      if not listing then return nil, msg, code end
+      local ok, problem = firewall.verify(listing, set.must)
+      if not ok then return nil, ("the %s ruleset did not take: %s"):format(set.role, problem), "firewall" end
+   end
+   local hosts = { facts.pipelock_ip .. " " .. plan.names.pipelock }
+   if facts.gate_ip then hosts[#hosts + 1] = facts.gate_ip .. " " .. gitgate.HOST .. " " .. plan.names.git_gate end
+   local argv = { "sh", "-c", 'printf "%s\\n" "$@" >> /etc/hosts', "sh" }
+   for _, h in ipairs(hosts) do argv[#argv + 1] = h end
+   local r
+   r, msg, code = api:exec(plan.names.agent, argv, { user = "0", timeout_ms = 10000 })
+   if not r then return nil, msg, code end
+   if r.exit ~= 0 then
+      return nil, ("writing the sidecars' names into the agent's /etc/hosts exited with %d: %s")
+         :format(r.exit, (r.stderr .. r.stdout):gsub("%s+$", "")), "firewall"
+   end
+   return true
+end
+
+
+return M
