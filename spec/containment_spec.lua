@@ -92,6 +92,24 @@ describe("#e2e containment", function()
       assert.are.same({}, escapes("host addresses", "ICMP (root)"))
    end)
 
+   it("gives root in the agent no way out: no route, no packet socket, no forged frame", function()
+      if skip() then return end
+      assert.are.same({}, escapes("direct TCP (root)", "UDP (root)", "host addresses (root)", "IPv6 (root)",
+                                  "DNS (root)", "published port (root)", "forged frames (root)"))
+   end)
+
+   it("cannot reach a container port published on the host, over IPv4 or IPv6", function()
+      if skip() then return end
+      assert.are.same({}, escapes("published port"))
+   end)
+
+   it("keeps pipelock's own namespace from the metadata address, the host and other ports", function()
+      if skip() then return end
+      assert.is_true(ctx.sanity["pl-upstream-443"].ok, "pipelock's namespace cannot reach the upstream on 443: "
+         .. tostring(ctx.sanity["pl-upstream-443"].detail))
+      assert.are.same({}, escapes("from pipelock's namespace"))
+   end)
+
    it("gets nothing but allowed hosts through the proxy, and nothing without it", function()
       if skip() then return end
       assert.are.same({}, escapes("through the proxy", "proxy env unset"))

@@ -33,7 +33,8 @@ end
 describe("bottle.firewall", function()
    local agent = firewall.agent { allow = { { addr = "172.18.0.3", port = 8888 }, { addr = "172.18.0.4", port = 9418 } } }
    local pipelock = firewall.pipelock { listen_port = 8888, from = "172.18.0.0/16", ports = { 443, 80, 8443, 443 },
-                                       trusted = { "172.20.0.0/16" }, blocked = { "192.0.2.2" } }
+                                       trusted = { "172.16.0.0/12", "192.0.2.9/32" }, blocked = { "203.0.113.0/24" },
+                                       host = { "172.17.0.1", "192.0.2.2", "192.0.2.9" } }
    local gate = firewall.git_gate { listen_port = 9418, from = "172.18.0.0/16" }
 
    it("drops by default in every chain of every namespace", function()
@@ -58,13 +59,17 @@ describe("bottle.firewall", function()
       assert.is_true(has(pipelock, "ip saddr 172.18.0.0/16 tcp dport 8888 accept"))
       assert.is_true(has(pipelock, "meta nfproto ipv4 tcp dport { 80, 443, 8443 } accept"))
       assert.is_true(has(pipelock, "ip daddr @trusted tcp dport { 80, 443, 8443 } accept"))
-      for _, cidr in ipairs { "169.254.0.0/16", "127.0.0.0/8", "10.0.0.0/8", "192.0.2.2" } do
+      for _, cidr in ipairs { "169.254.0.0/16", "127.0.0.0/8", "10.0.0.0/8", "203.0.113.0/24" } do
          assert.is_true(has(pipelock, cidr), cidr)
       end
       local blocked = pipelock:find("ip daddr @blocked", 1, true)
       local trusted = pipelock:find("ip daddr @trusted", 1, true)
       local any = pipelock:find("meta nfproto ipv4 tcp dport", 1, true)
-      assert.is_true(trusted < blocked and blocked < any, "trusted, then blocked, then the open ports")
+      local host = pipelock:find("ip daddr @host", 1, true)
+      assert.is_true(host < trusted and trusted < blocked and blocked < any,
+                     "the host, then trusted, then blocked, then the open ports")
+      -- a trusted range does not open the host's own address in it; the exact address does
+      assert.is_true(has(pipelock, "set host { type ipv4_addr; elements = { 172.17.0.1, 192.0.2.2 } }"))
       -- DNS only from root's sockets (Docker's resolver), not pipelock's (65534)
       assert.is_true(has(pipelock, "meta skuid 0 udp dport 53 accept"))
    end)

@@ -153,8 +153,11 @@ end
 -- network; out, TCP to `ports` only, to trusted CIDRs or to any address
 -- outside the blocked ranges; DNS only from root-owned sockets (Docker's
 -- resolver forwarding from inside the namespace; pipelock runs as 65534).
+-- The host's own addresses are refused first: trusting a range (a LAN, a
+-- Docker pool) does not open the host inside it; only trusting the exact
+-- address (a.b.c.d or a.b.c.d/32) does.
 -- opts: listen_port, from (CIDR of the internal network), ports {n},
---       trusted {CIDR}, blocked {CIDR} (added to BLOCKED_V4)
+--       trusted {CIDR}, blocked {CIDR} (added to BLOCKED_V4), host {IPv4}
 function M.pipelock(opts)
    if type(opts) ~= "table" then error("firewall.pipelock: opts must be a table", 2) end
    local listen = check_port("listen_port", opts.listen_port)
@@ -163,10 +166,22 @@ function M.pipelock(opts)
    local blocked = cidrs(M.BLOCKED_V4, "BLOCKED_V4")
    for _, c in ipairs(cidrs(opts.blocked, "blocked")) do blocked[#blocked + 1] = c end
    local trusted = cidrs(opts.trusted, "trusted")
+   local exact = {}
+   for _, c in ipairs(trusted) do exact[(c:gsub("/32$", ""))] = true end
+   local host = {}
+   for i, a in ipairs(opts.host or {}) do
+      check_addr(("host[%d]"):format(i), a)
+      if not exact[a] then host[#host + 1] = a end
+   end
    local sets = {
       "  set blocked { type ipv4_addr; flags interval; auto-merge; elements = " .. set_of(blocked) .. " }",
    }
    local out = sidecar_output()
+   if #host > 0 then
+      sets[#sets + 1] = "  set host { type ipv4_addr; elements = " .. set_of(host) .. " }"
+      out[#out + 1] = "ip daddr @host meta l4proto tcp counter reject with tcp reset"
+      out[#out + 1] = "ip daddr @host counter reject"
+   end
    if #trusted > 0 then
       sets[#sets + 1] = "  set trusted { type ipv4_addr; flags interval; auto-merge; elements = "
          .. set_of(trusted) .. " }"

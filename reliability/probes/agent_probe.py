@@ -17,6 +17,11 @@ Attempt kinds:
                                                proxy answers 200 (detail: status line and the
                                                first bytes that came back through the tunnel)
   {"id", "kind": "scan", "addr", "first", "last"} TCP ports open on addr (ok when any is)
+  {"id", "kind": "forge", "family": 4|6, "addr", "port", "data"}
+                                               what root does to skip routes: a packet
+                                               socket on eth0 and one hand-made frame
+                                               (IPv4 UDP, or an IPv6 TCP SYN) broadcast
+                                               to addr:port; ok when the frame was sent
 """
 import concurrent.futures
 import json
@@ -130,7 +135,39 @@ def scan(a):
     raise OSError("no open port")
 
 
-KINDS = {"tcp": tcp, "udp": udp, "dns": dns, "icmp": icmp, "ipv6": ipv6, "connect": connect, "scan": scan}
+def ip_checksum(data):
+    return checksum(data)
+
+
+def forge(a):
+    # Needs CAP_NET_RAW: a bottle's agent has no capability at all, so the
+    # socket itself is refused; if it were not, the frame goes out.
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+    s.bind(("eth0", 0))
+    src_mac = s.getsockname()[4]
+    data = a.get("data", "forged").encode()
+    if a["family"] == 4:
+        src = socket.inet_aton(a.get("src", "0.0.0.0"))
+        dst = socket.inet_aton(a["addr"])
+        udp_len = 8 + len(data)
+        udph = struct.pack("!HHHH", 40000, a["port"], udp_len, 0)
+        iph = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + udp_len, 1, 0, 64, 17, 0, src, dst)
+        iph = iph[:10] + struct.pack("!H", ip_checksum(iph)) + iph[12:]
+        frame = b"\xff" * 6 + src_mac + b"\x08\x00" + iph + udph + data
+    else:
+        dst = socket.inet_pton(socket.AF_INET6, a["addr"].split("%")[0])
+        src = socket.inet_pton(socket.AF_INET6, a.get("src", "fe80::1"))
+        tcph = struct.pack("!HHIIBBHHH", 40000, a["port"], 1, 0, 5 << 4, 0x02, 65535, 0, 0)
+        pseudo = src + dst + struct.pack("!I3xB", len(tcph), 6)
+        tcph = tcph[:16] + struct.pack("!H", checksum(pseudo + tcph)) + tcph[18:]
+        ip6 = struct.pack("!IHBB16s16s", 6 << 28, len(tcph), 6, 64, src, dst)
+        frame = b"\x33\x33\x00\x00\x00\x01" + src_mac + b"\x86\xdd" + ip6 + tcph
+    s.send(frame)
+    s.close()
+    return "sent a forged frame of %d bytes" % len(frame)
+
+
+KINDS = {"forge": forge, "tcp": tcp, "udp": udp, "dns": dns, "icmp": icmp, "ipv6": ipv6, "connect": connect, "scan": scan}
 
 
 def main():

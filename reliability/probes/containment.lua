@@ -2,8 +2,11 @@
 -- reported breaking (see /work/shared/reference/peers.md), tried from inside
 -- a real bottle's agent (the real docker backend and pipelock 2.3.0, the test
 -- images) against addresses of this machine only: the upstream test server's
--- container and the host's own addresses, where a listener of ours records
--- whatever arrives.  Used by spec/containment_spec.lua (CI) and
+-- container, a container port published on the host, and the host's own
+-- addresses, where a listener of ours records whatever arrives.  Each direct
+-- attempt runs as the agent's user and again as root, with frames forged on
+-- a packet socket on top; and a process joined to pipelock's namespace (as
+-- pipelock's user) tries the metadata address, the host and other ports.  Used by spec/containment_spec.lua (CI) and
 -- reliability/containment.lua (the figure).
 --
 --   local C = require "reliability.probes.containment"
@@ -80,7 +83,11 @@ function C.setup(opts)
    local info = c:container_inspect("claude-bottle-test-upstream")
    ctx.upstream_was_running = info and info.State and info.State.Running
    E.start_upstream()
-   ctx.plan = E.plan { agent = opts.agent or "contain" }
+   -- The host listener's port is one pipelock may open (egress.ports), so
+   -- only the address rule stands between pipelock's namespace and the host.
+   ctx.port = 40000 + tonumber(core.random_hex(2), 16) % 20000
+   ctx.published_port = ctx.port + 1
+   ctx.plan = E.plan { agent = opts.agent or "contain", ports = { 80, 443, ctx.port } }
    ctx.root = core.mkdtemp("/tmp/claude-bottle-containment.")
    local res, msg = launch.up(ctx.plan, { backend = docker, detach = true, stage_root = ctx.root, literals = {},
       secrets = {}, progress = E.progress({}), log = function() end })
@@ -107,7 +114,6 @@ function C.setup(opts)
       { name = C.AGENT_PROBE:sub(2), data = assert(read(HERE .. "/agent_probe.py")), mode = tonumber("644", 8) } }))
 
    -- a listener on every host address, and one on the upstream's other port
-   ctx.port = 40000 + tonumber(core.random_hex(2), 16) % 20000
    ctx.listener_log = ctx.root .. "/host-listener.log"
    ctx.listener_pid = start_bg(("python3 %s %d %s >/dev/null 2>&1"):format(q(HERE .. "/host_listener.py"), ctx.port,
                                                                             q(ctx.listener_log)))
@@ -124,11 +130,35 @@ function C.setup(opts)
       core.sleep(0.1)
       local r = c:exec("claude-bottle-test-upstream", { "cat", ctx.upstream_log })
    until (r and r.stdout:find("ready", 1, true)) or core.monotonic() > deadline
+
+   -- a container port published the default way (0.0.0.0 and [::] on the host)
+   ctx.published = "claude-bottle-test-published-" .. core.random_hex(3)
+   local pub = assert(c:container_create(ctx.published, {
+      Image = E.AGENT_IMAGE, User = "0", Cmd = { "python3", "-m", "http.server", "80" },
+      Labels = { [E.TEST_LABEL] = "1" }, ExposedPorts = { ["80/tcp"] = {} },
+      HostConfig = { PortBindings = { ["80/tcp"] = { { HostPort = tostring(ctx.published_port) } } } },
+   }))
+   assert(c:container_start(pub.Id))
+
+   -- a process in pipelock's own namespace, as pipelock's user: what the
+   -- firewall there lets pipelock reach, whatever pipelock itself decides
+   ctx.in_pipelock = "claude-bottle-test-in-pipelock-" .. core.random_hex(3)
+   local inp = assert(c:container_create(ctx.in_pipelock, {
+      Image = E.AGENT_IMAGE, User = "65534:65534", Cmd = { "sleep", "infinity" },
+      Labels = { [E.TEST_LABEL] = "1" },
+      HostConfig = { NetworkMode = "container:" .. plan.names.pipelock, CapDrop = { "ALL" } },
+   }))
+   assert(c:archive_put(inp.Id, "/", tar.pack {
+      { name = C.AGENT_PROBE:sub(2), data = assert(read(HERE .. "/agent_probe.py")), mode = tonumber("644", 8) } }))
+   assert(c:container_start(inp.Id))
    return ctx
 end
 
 function C.teardown(ctx)
    if not ctx then return end
+   for _, name in ipairs { ctx.published, ctx.in_pipelock } do
+      if name then ctx.c:container_remove(name) end
+   end
    if ctx.listener_pid then os.execute("kill " .. ctx.listener_pid .. " 2>/dev/null") end
    if ctx.plan then launch.down({ slug = ctx.plan.slug }, { backend = docker, stage_root = ctx.root }) end
    if ctx.c and ctx.upstream_pidfile then
@@ -138,10 +168,12 @@ function C.teardown(ctx)
    if ctx.root then core.rmtree(ctx.root) end
 end
 
--- Runs a list of attempts in the agent (as `user`) → {id = {ok, detail}}.
-local function probe(ctx, attempts, user)
+-- Runs a list of attempts in the agent (as `user`; in `container` when
+-- given) → {id = {ok, detail}}.
+local function probe(ctx, attempts, user, container)
    local script = ("python3 %s <<'EOF'\n%s\nEOF\n"):format(C.AGENT_PROBE, cjson.encode(attempts))
-   local r = assert(ctx.c:exec(ctx.plan.names.agent, { "sh", "-c", script }, { user = user, timeout_ms = 180000 }))
+   local r = assert(ctx.c:exec(container or ctx.plan.names.agent, { "sh", "-c", script },
+                               { user = user, timeout_ms = 180000 }))
    local ok, out = pcall(cjson.decode, r.stdout)
    if not ok then error("agent probe failed: " .. r.stdout .. r.stderr) end
    return out
@@ -152,7 +184,8 @@ local function arrivals(ctx, text)
    local got = {}
    for line in (text or ""):gmatch("[^\n]+") do
       local kind, peer, rest = line:match("^(%a+) (%S+) ?(.*)$")
-      if (kind == "tcp" or kind == "udp") and peer == ctx.agent_ip then got[#got + 1] = line end
+      local from_bottle = peer == ctx.agent_ip or peer == ctx.pipelock_ip or peer == ctx.pipelock_egress_ip
+      if (kind == "tcp" or kind == "udp") and from_bottle then got[#got + 1] = line end
    end
    return got
 end
@@ -206,18 +239,79 @@ function C.run(ctx)
    end
    try("scan-pipelock", "the sidecar", ("TCP ports 1-65535 of pipelock %s other than 8888"):format(ctx.pipelock_ip),
        { kind = "scan", addr = ctx.pipelock_ip, first = 1, last = 65535 })
+   for _, addr in ipairs(ctx.host_v4) do
+      try("tcp-published-" .. addr, "published port", ("a container port published on host %s:%d")
+          :format(addr, ctx.published_port), { kind = "tcp", addr = addr, port = ctx.published_port })
+   end
+   for _, a in ipairs(ctx.host_v6) do
+      local addr = a.addr:match("^fe80") and (a.addr .. "%eth0") or a.addr
+      try("tcp6-published-" .. a.addr, "published port", ("a container port published on host [%s]:%d")
+          :format(addr, ctx.published_port), { kind = "tcp", addr = addr, port = ctx.published_port })
+   end
    local out = probe(ctx, attempts)
 
-   -- 2. as root in the agent: ICMP to the upstream and the host
-   local root_attempts = {
-      { id = "icmp-upstream", kind = "icmp", addr = ctx.upstream_ip },
-   }
-   meta["icmp-upstream"] = { category = "ICMP (root)", what = "echo to upstream " .. ctx.upstream_ip }
+   -- 2. as root in the agent (one local exploit away): every attempt above
+   -- again, ICMP, and frames forged on a packet socket, which need no route
+   local root_attempts = {}
+   local function as_root(id, category, what, a)
+      a.id = id
+      root_attempts[#root_attempts + 1] = a
+      meta[id] = { category = category, what = what, kind = a.kind }
+   end
+   for _, a in ipairs(attempts) do
+      local copy = {}
+      for k, v in pairs(a) do copy[k] = v end
+      as_root("root-" .. a.id, meta[a.id].category .. " (root)", meta[a.id].what, copy)
+   end
+   as_root("icmp-upstream", "ICMP (root)", "echo to upstream " .. ctx.upstream_ip,
+           { kind = "icmp", addr = ctx.upstream_ip })
    for _, addr in ipairs(ctx.host_v4) do
-      root_attempts[#root_attempts + 1] = { id = "icmp-host-" .. addr, kind = "icmp", addr = addr }
-      meta["icmp-host-" .. addr] = { category = "ICMP (root)", what = "echo to host " .. addr }
+      as_root("icmp-host-" .. addr, "ICMP (root)", "echo to host " .. addr, { kind = "icmp", addr = addr })
+      for _, port in ipairs { ctx.port, ctx.published_port } do
+         as_root(("forge4-%s-%d"):format(addr, port), "forged frames (root)",
+                 ("a hand-made IPv4 UDP frame to host %s:%d"):format(addr, port),
+                 { kind = "forge", family = 4, addr = addr, port = port, src = ctx.agent_ip,
+                   data = "to " .. addr })
+      end
+   end
+   as_root("forge4-upstream", "forged frames (root)",
+           ("a hand-made IPv4 UDP frame to upstream %s:%d"):format(ctx.upstream_ip, C.OTHER_PORT),
+           { kind = "forge", family = 4, addr = ctx.upstream_ip, port = C.OTHER_PORT, src = ctx.agent_ip,
+             data = "to " .. ctx.upstream_ip })
+   for _, a in ipairs(ctx.host_v6) do
+      as_root("forge6-" .. a.addr, "forged frames (root)",
+              ("a hand-made IPv6 TCP SYN to host [%s]:%d"):format(a.addr, ctx.published_port),
+              { kind = "forge", family = 6, addr = a.addr, port = ctx.published_port })
    end
    for k, v in pairs(probe(ctx, root_attempts, "0")) do out[k] = v end
+
+   -- 2b. from inside pipelock's namespace, as pipelock's user: the metadata
+   -- address, the host, the upstream on a port outside egress.ports, DNS
+   -- to an outside server; and the upstream on 443 (trusted, allowed)
+   local pl_attempts = {}
+   local function in_pl(id, what, a)
+      a.id = id
+      pl_attempts[#pl_attempts + 1] = a
+      meta[id] = { category = "from pipelock's namespace", what = what, kind = a.kind }
+   end
+   in_pl("pl-metadata", "the metadata address 169.254.169.254:80", { kind = "tcp", addr = "169.254.169.254", port = 80 })
+   for _, addr in ipairs(ctx.host_v4) do
+      in_pl("pl-host-" .. addr, ("host %s:%d (a port in egress.ports)"):format(addr, ctx.port),
+            { kind = "tcp", addr = addr, port = ctx.port })
+      in_pl("pl-udp-host-" .. addr, ("UDP to host %s:%d"):format(addr, ctx.port),
+            { kind = "udp", addr = addr, port = ctx.port, data = "to " .. addr })
+      in_pl("pl-published-" .. addr, ("a published port on host %s:%d"):format(addr, ctx.published_port),
+            { kind = "tcp", addr = addr, port = ctx.published_port })
+   end
+   in_pl("pl-upstream-other", ("upstream %s:%d (not in egress.ports)"):format(ctx.upstream_ip, C.OTHER_PORT),
+         { kind = "tcp", addr = ctx.upstream_ip, port = C.OTHER_PORT })
+   in_pl("pl-upstream-udp", ("UDP to upstream %s:%d (any UDP, DNS to a server of its own included)")
+            :format(ctx.upstream_ip, C.OTHER_PORT),
+         { kind = "udp", addr = ctx.upstream_ip, port = C.OTHER_PORT, data = "to " .. ctx.upstream_ip })
+   local pl_out = probe(ctx, pl_attempts, nil, ctx.in_pipelock)
+   local pl_sanity = probe(ctx, { { id = "pl-upstream-443", kind = "tcp", addr = ctx.upstream_ip, port = 443 } },
+                           nil, ctx.in_pipelock)
+   for k, v in pairs(pl_out) do out[k] = v end
 
    -- 3. through the proxy: CONNECT and plain HTTP to what is not allowed
    local proxy_attempts = {}
@@ -252,24 +346,27 @@ function C.run(ctx)
       end
    end
 
-   for _, a in ipairs(attempts) do
-      local m, o = meta[a.id], out[a.id] or { ok = false, detail = "no result" }
-      local escaped, detail = o.ok, o.detail
-      if a.kind == "udp" then
-         local line = a.addr == ctx.upstream_ip and arrived(upstream_got, ctx.upstream_ip, "udp")
-                      or arrived(host_got, a.addr, "udp")
-         escaped, detail = line ~= nil, line and ("arrived: " .. line) or ("sent; nothing arrived (" .. o.detail .. ")")
-      elseif a.kind == "scan" then
-         local open = (o.detail or ""):match("^open: (.*)$") or ""
-         escaped = open ~= "8888"
-         detail = o.detail
+   local function judge(list)
+      for _, a in ipairs(list) do
+         local m, o = meta[a.id], out[a.id] or { ok = false, detail = "no result" }
+         local escaped, detail = o.ok, o.detail
+         if a.kind == "udp" or (a.kind == "forge" and a.family == 4) then
+            local line = a.addr == ctx.upstream_ip and arrived(upstream_got, ctx.upstream_ip, "udp")
+                         or arrived(host_got, a.addr, "udp")
+            -- a forged frame that was sent is an escape even if nothing was seen
+            escaped = line ~= nil or (a.kind == "forge" and o.ok)
+            detail = line and ("arrived: " .. line) or (o.ok and "sent; " or "") .. tostring(o.detail)
+         elseif a.kind == "scan" then
+            local open = (o.detail or ""):match("^open: (.*)$") or ""
+            escaped = open ~= "8888"
+            detail = o.detail
+         end
+         add(a.id, m.category, m.what, escaped, detail)
       end
-      add(a.id, m.category, m.what, escaped, detail)
    end
-   for _, a in ipairs(root_attempts) do
-      local o = out[a.id] or {}
-      add(a.id, meta[a.id].category, meta[a.id].what, o.ok, o.detail)
-   end
+   judge(attempts)
+   judge(root_attempts)
+   judge(pl_attempts)
    for _, a in ipairs(proxy_attempts) do
       local o, m = out[a.id] or {}, meta[a.id]
       add(a.id, m.category, m.what, o.ok, o.detail, m.known_limit)
@@ -322,6 +419,7 @@ function C.run(ctx)
        seen and cjson.encode(seen) or ("not measured: the sniffer failed: " .. (read(sniffer_out) or "")))
    if not seen then results[#results].unmeasured = true end
 
+   sanity["pl-upstream-443"] = pl_sanity["pl-upstream-443"]
    ctx.sanity = sanity
    return results
 end

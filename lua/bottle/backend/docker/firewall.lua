@@ -133,13 +133,13 @@ end
 -- The rulesets of this bottle: { {role, target, rules, resolve, must} }.
 function M.rulesets(api, state, facts)
    local plan = state.plan
-   local blocked = M.host_addresses()
-   for _, s in ipairs(engine_subnets(api)) do blocked[#blocked + 1] = s end
+   local host = M.host_addresses()
+   local blocked = engine_subnets(api)
    local ports = plan.egress and plan.egress.ports or { 80, 443 }
    local list = {
       { role = "pipelock", target = plan.names.pipelock,
         rules = firewall.pipelock { listen_port = M.PROXY_PORT, from = facts.subnet, ports = ports,
-                                    trusted = trusted(plan), blocked = blocked },
+                                    trusted = trusted(plan), blocked = blocked, host = host },
         must = { ("tcp dport %d accept"):format(M.PROXY_PORT) } },
    }
    local allow = { { addr = facts.pipelock_ip, port = M.PROXY_PORT } }
