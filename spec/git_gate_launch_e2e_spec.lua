@@ -328,6 +328,40 @@ describe("#e2e git gate through the real launch", function()
          assert.are.equal(0, agit("reset", "-q", "--hard", "HEAD~1").exit)
       end)
 
+      -- The gate's own wall: out only to its upstream's address and port. A
+      -- listener of ours on the same host address, another port, is what
+      -- the gate could reach without it (the host does not filter INPUT).
+      it("keeps the gate's namespace to its upstream's address and port", function()
+         if skip() then return end
+         local port = 30000 + tonumber(core.random_hex(2), 16) % 20000
+         local listener = io.popen(("exec python3 -c 'import socket\ns=socket.socket()\n"
+            .. "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\ns.bind((\"0.0.0.0\", %d))\n"
+            .. "s.listen(4)\nprint(\"ready\", flush=True)\nc, _ = s.accept()' & echo $!"):format(port))
+         local pid = listener:read("l")
+         listener:close()
+         core.sleep(0.3)
+         local probe = "claude-bottle-test-in-gate-" .. core.random_hex(3)
+         local made = assert(c:container_create(probe, {
+            Image = IMAGES.agent, User = "10001:10001", Cmd = { "sleep", "infinity" },
+            Labels = { [E.TEST_LABEL] = "1" },
+            HostConfig = { NetworkMode = "container:" .. plan.names.git_gate, CapDrop = { "ALL" } } }))
+         assert(c:container_start(made.Id))
+         local function connects(ip, p)
+            local r = run(made.Id, { "python3", "-c", ("import socket\nsocket.create_connection(('%s', %d), timeout=3)")
+                                                    :format(ip, p) })
+            return r.exit == 0, r.out
+         end
+         local up_ok, up_out = connects(upstream.ip, upstream.port)
+         local other_ok, other_out = connects(upstream.ip, port)
+         local meta_ok = connects("169.254.169.254", 80)
+         c:container_remove(made.Id)
+         os.execute("kill " .. pid .. " 2>/dev/null")
+         assert.is_true(up_ok, "the gate's namespace cannot reach its upstream: " .. up_out)
+         assert.is_false(other_ok, "the gate's namespace reached the host on another port")
+         assert.matches("refused", other_out)
+         assert.is_false(meta_ok)
+      end)
+
       it("gives the agent no route to the upstream but the gate", function()
          if skip() then return end
          local r = agent({ "python3", "-c", ([[
