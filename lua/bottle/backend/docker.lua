@@ -261,8 +261,11 @@ function M.attach_argv(state)
    return argv
 end
 
+-- Seconds a signalled session gets to end on SIGTERM before SIGKILL.
+M.ATTACH_GRACE = 2
+
 function M.attach(state)
-   return core.spawn(M.attach_argv(state), { env = state.secrets or {} })
+   return core.spawn(M.attach_argv(state), { env = state.secrets or {}, signal_grace = M.ATTACH_GRACE })
 end
 
 ---------------------------------------------------------------------------
