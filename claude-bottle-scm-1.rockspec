@@ -64,6 +64,7 @@ build = {
       ["bottle.backend.docker"] = "lua/bottle/backend/docker.lua",
       ["bottle.backend.docker.agent"] = "lua/bottle/backend/docker/agent.lua",
       ["bottle.backend.docker.api"] = "lua/bottle/backend/docker/api.lua",
+      ["bottle.backend.docker.bottle_state"] = "lua/bottle/backend/docker/bottle_state.lua",
       ["bottle.backend.docker.ca"] = "lua/bottle/backend/docker/ca.lua",
       ["bottle.backend.docker.git_gate"] = "lua/bottle/backend/docker/git_gate.lua",
       ["bottle.backend.docker.networks"] = "lua/bottle/backend/docker/networks.lua",

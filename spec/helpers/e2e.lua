@@ -234,6 +234,14 @@ function E.remove_image(tag)
    return E.api():call("remove image " .. tag, "DELETE", "/images/" .. tag, { query = { force = true } })
 end
 
+-- The stdout of a shell command.
+function E.read_command(cmd)
+   local p = assert(io.popen(cmd, "r"))
+   local out = p:read("a")
+   p:close()
+   return out
+end
+
 -- A quiet progress function (launch's own, writing to a buffer).
 function E.progress(lines)
    local out = { write = function(_, ...) for _, s in ipairs { ... } do lines[#lines + 1] = s end end }

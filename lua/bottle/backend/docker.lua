@@ -12,6 +12,7 @@ local pipelock = require "bottle.backend.docker.pipelock"
 local agent = require "bottle.backend.docker.agent"
 local provision = require "bottle.backend.docker.provision"
 local stream = require "bottle.backend.docker.stream"
+local bottle_state = require "bottle.backend.docker.bottle_state"
 
 local M = {}
 
@@ -334,9 +335,10 @@ function M.list()
          containers[ctr.role or ctr.name] = ctr.name
          if ctr.created and (not created or ctr.created < created) then created = ctr.created end
       end
+      local state, reason = bottle_state.of(b.roles)
       out[#out + 1] = {
          slug = slug, agent = labels[resources.AGENT], bottle = labels[resources.BOTTLE],
-         state = a and a.state or "incomplete", created = created, containers = containers,
+         state = state, reason = reason, created = created, containers = containers,
       }
    end
    return out
