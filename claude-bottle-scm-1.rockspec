@@ -66,6 +66,7 @@ build = {
       ["bottle.backend.docker.api"] = "lua/bottle/backend/docker/api.lua",
       ["bottle.backend.docker.bottle_state"] = "lua/bottle/backend/docker/bottle_state.lua",
       ["bottle.backend.docker.ca"] = "lua/bottle/backend/docker/ca.lua",
+      ["bottle.backend.docker.dns_probe"] = "lua/bottle/backend/docker/dns_probe.lua",
       ["bottle.backend.docker.git_gate"] = "lua/bottle/backend/docker/git_gate.lua",
       ["bottle.backend.docker.networks"] = "lua/bottle/backend/docker/networks.lua",
       ["bottle.backend.docker.pipelock"] = "lua/bottle/backend/docker/pipelock.lua",
