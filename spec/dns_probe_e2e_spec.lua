@@ -3,7 +3,9 @@
 -- listener queried straight from the host), so that a probe that could not
 -- see a leak would fail here; then the real probe, which must find none on
 -- an engine that bottles can trust; and `doctor` reporting both findings.
+local core = require "bottle.core"
 local E = require "spec.helpers.e2e"
+local launch = require "bottle.launch"
 local P = require "bottle.backend.docker.dns_probe"
 local docker = require "bottle.backend.docker"
 
@@ -37,6 +39,28 @@ describe("#e2e DNS probe (CVE-2024-29018)", function()
       assert.equal("not reached", r.listener, r.detail)
       assert.is_false(r.forwarded, r.detail)
       assert.is_false(r.leaks, r.detail)
+      assert.equal(0, probe_leftovers())
+   end)
+
+   it("leaves what `cleanup` finds when doctor is killed half way", function()
+      if unavailable then pending("e2e needs dockerd and the test images: " .. unavailable) return end
+      local root = E.stage_root()
+      local script = root .. "/probe.lua"
+      assert(core.write_file(script, ([[
+package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
+package.cpath = "build/?.so;" .. package.cpath
+local c = assert(require("bottle.backend.docker.api").new())
+require("bottle.backend.docker.dns_probe").run(c, %q)
+]]):format(E.AGENT_IMAGE), tonumber("600", 8)))
+      local pid = tonumber(E.read_command("lua5.4 " .. script .. " >/dev/null 2>&1 & echo $!"))
+      local deadline = core.monotonic() + 20
+      repeat core.sleep(0.05) until probe_leftovers() >= 2 or core.monotonic() > deadline
+      os.execute("kill -KILL " .. pid)
+      repeat core.sleep(0.05) until not core.stat("/proc/" .. pid) or core.monotonic() > deadline + 10
+      assert.is_true(probe_leftovers() >= 2, "the killed probe left nothing to find")
+      local ok, err = launch.cleanup { backend = docker, stage_root = root, apply = true }
+      core.rmtree(root)
+      assert(ok, err)
       assert.equal(0, probe_leftovers())
    end)
 
