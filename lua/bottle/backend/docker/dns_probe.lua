@@ -52,12 +52,15 @@ end
 -- up names no one else asks for:
 --   * one whose upstream resolver (--dns) is a listener on a loopback
 --     address of the host, in the host's network namespace: the advisory's
---     case.  The listener says whether the query reached it.
+--     case.  The listener says whether the query reached it.  (Engine
+--     20.10 dials a --dns server from the container's own namespace, so
+--     there this case cannot leak; it can where the engine dials loopback
+--     servers from the host's.)
 --   * one with the engine's own DNS configuration, as an agent has it: the
 --     embedded resolver's answer says what it did.  REFUSED (without
---     recursion) is the fixed engine declining to forward; an answer from
---     upstream means the query left the network; none means it was lost on
---     the way (the network has no route out).
+--     recursion) is the fixed engine declining to forward (moby #47538);
+--     an answer from upstream means the query left the network; none means
+--     it was lost on the way (the network has no route out).
 -- Every resource is labelled like a bottle's (slug dns-probe-<hex>, this
 -- process as its launcher), so `cleanup` finds what a killed doctor left.
 
