@@ -33,6 +33,15 @@
  * unreachable from another container: pipelock issue #19). */
 #define LISTEN "0.0.0.0:8888"
 
+/* /metrics and /stats off the proxy port, onto the sidecar's own loopback:
+ * on 8888 they answer the agent without authentication, with its blocked
+ * requests by domain and by scanner (/stats), and with dlp_action warn its
+ * DLP matches by pattern name (/metrics): an oracle for working around the
+ * scanners.  Nothing reads them.  /health stays on 8888 (pipelock always
+ * serves it there): the readiness check uses it, and it tells only the
+ * version, the mode and which features are on. */
+#define METRICS_LISTEN "127.0.0.1:9091"
+
 static void
 set_array_mt (lua_State *L)
 {
@@ -180,6 +189,7 @@ l_pipelock_config (lua_State *L)
    set_int (L, "max_requests_per_minute", MAX_REQUESTS_PER_MINUTE);
    lua_setfield (L, -2, "monitoring");
    lua_setfield (L, top + 1, "fetch_proxy");
+   set_str (L, "metrics_listen", METRICS_LISTEN);
 
    /* forward_proxy: HTTPS_PROXY/HTTP_PROXY use needs it (405 otherwise). */
    lua_createtable (L, 0, 4);
@@ -261,7 +271,7 @@ l_pipelock_config (lua_State *L)
  * first, then the rest sorted. */
 static const char *const key_order[] = {
    "version", "mode", "enforce", "explain_blocks", "api_allowlist",
-   "trusted_domains", "ssrf", "fetch_proxy", "forward_proxy", "tls_interception",
+   "trusted_domains", "ssrf", "fetch_proxy", "metrics_listen", "forward_proxy", "tls_interception",
    "request_body_scanning", "dlp", "logging", "sentry", NULL
 };
 

@@ -370,11 +370,23 @@ l_sleep (lua_State *L)
 /* ---- signals ------------------------------------------------------------ */
 
 static volatile sig_atomic_t pending_signal;
+/* While held (a teardown runs), a signal is noted here instead of made
+ * pending, so it cannot abort the transfers and waits that remove things. */
+static volatile sig_atomic_t hold_signals, held_signal;
 
 static void
 on_signal (int sig)
 {
-   pending_signal = sig;
+   if (hold_signals)
+      held_signal = sig;
+   else
+      pending_signal = sig;
+}
+
+static const char *
+signal_name (int s)
+{
+   return s == SIGINT ? "SIGINT" : s == SIGTERM ? "SIGTERM" : "signal";
 }
 
 int
@@ -405,7 +417,24 @@ l_signal_pending (lua_State *L)
    if (s == 0)
       lua_pushnil (L);
    else
-      lua_pushstring (L, s == SIGINT ? "SIGINT" : s == SIGTERM ? "SIGTERM" : "signal");
+      lua_pushstring (L, signal_name (s));
+   return 1;
+}
+
+/* core.signal_hold(on): while on, SIGINT/SIGTERM are noted but not made
+ * pending.  core.signal_hold(false) returns the name of the last one noted
+ * while held (or nil). */
+static int
+l_signal_hold (lua_State *L)
+{
+   int on = lua_toboolean (L, 1), s = held_signal;
+   luaL_checkany (L, 1);
+   held_signal = 0;
+   hold_signals = on;
+   if (on || s == 0)
+      lua_pushnil (L);
+   else
+      lua_pushstring (L, signal_name (s));
    return 1;
 }
 
@@ -420,13 +449,52 @@ l_signal_clear (lua_State *L)
 
 /* ---- processes ---------------------------------------------------------- */
 
+static void
+nap_ms (long ms)
+{
+   struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+   nanosleep (&ts, NULL);        /* a signal may cut it short: callers loop */
+}
+
+static double
+mono_now (void)
+{
+   struct timespec ts;
+   clock_gettime (CLOCK_MONOTONIC, &ts);
+   return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* Ends and reaps a child: SIGTERM, then SIGKILL once `grace` seconds pass. */
+static void
+end_child (pid_t pid, double grace)
+{
+   int status;
+   double deadline = mono_now () + grace;
+   kill (pid, SIGTERM);
+   while (mono_now () < deadline) {
+      pid_t r = waitpid (pid, &status, WNOHANG);
+      if (r == pid || (r < 0 && errno != EINTR))
+         return;
+      nap_ms (20);
+   }
+   kill (pid, SIGKILL);
+   while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+      ;
+}
+
 /* core.spawn(argv, opts) -> exit status | nil, message, code
  * No shell.  opts.env adds NAME=value pairs to the child's environment
- * only; opts.stdin/stdout/stderr = "null" redirect to /dev/null. */
+ * only; opts.stdin/stdout/stderr = "null" redirect to /dev/null.
+ * opts.signal_grace = seconds: a SIGINT/SIGTERM made pending (core.signals)
+ * while the child runs ends it (SIGTERM, SIGKILL after the grace) and
+ * returns nil, "interrupted by SIGINT", "interrupted"; without it the wait
+ * outlasts signals. */
 static int
 l_spawn (lua_State *L)
 {
-   int argc, i, nenv = 0, status;
+   int argc, i, nenv = 0, status, have_tio = 0;
+   double grace = -1;
+   struct termios tio;
    const char **argv;
    char **envp;
    pid_t pid;
@@ -497,12 +565,23 @@ l_spawn (lua_State *L)
       envp[nenv] = NULL;
    }
 
-   if (lua_istable (L, 2))
+   if (lua_istable (L, 2)) {
       for (i = 0; i < 3; i++) {
          lua_getfield (L, 2, stdio_names[i]);
          stdio[i] = lua_tostring (L, -1);
          lua_pop (L, 1);                     /* opts keeps the string alive */
       }
+      if (lua_getfield (L, 2, "signal_grace") != LUA_TNIL) {
+         luaL_argcheck (L, lua_type (L, -1) == LUA_TNUMBER && lua_tonumber (L, -1) >= 0, 2,
+                        "opts.signal_grace must be a number of seconds >= 0");
+         grace = lua_tonumber (L, -1);
+      }
+      lua_pop (L, 1);
+   }
+   /* A child killed in its interactive session (docker exec -t) cannot put
+    * the terminal back out of raw mode: we do, from what it was before. */
+   if (grace >= 0 && isatty (0) && tcgetpgrp (0) == getpgrp ())
+      have_tio = tcgetattr (0, &tio) == 0;
    /* fork + execvpe rather than posix_spawnp: valgrind (make memcheck)
     * cannot follow glibc's clone(CLONE_VM|CLONE_VFORK) spawn.  The child
     * reports a failed exec through a close-on-exec pipe. */
@@ -544,9 +623,33 @@ l_spawn (lua_State *L)
          return fail_errno (L, "cannot run", argv[0]);
       }
    }
-   while (waitpid (pid, &status, 0) < 0) {
-      if (errno != EINTR)
-         return fail_errno (L, "waitpid", argv[0]);
+   if (grace < 0) {
+      while (waitpid (pid, &status, 0) < 0) {
+         if (errno != EINTR)
+            return fail_errno (L, "waitpid", argv[0]);
+      }
+   }
+   else {
+      /* Polled rather than blocking: a signal landing just before a
+       * blocking waitpid would otherwise wait for the child's own end. */
+      for (;;) {
+         pid_t r = waitpid (pid, &status, WNOHANG);
+         if (r == pid)
+            break;
+         if (r < 0 && errno != EINTR)
+            return fail_errno (L, "waitpid", argv[0]);
+         if (pending_signal) {
+            int sig = pending_signal;
+            end_child (pid, grace);
+            if (have_tio)
+               tcsetattr (0, TCSANOW, &tio);
+            lua_pushnil (L);
+            lua_pushfstring (L, "interrupted by %s", signal_name (sig));
+            lua_pushliteral (L, "interrupted");
+            return 3;
+         }
+         nap_ms (50);
+      }
    }
    if (WIFEXITED (status))
       lua_pushinteger (L, WEXITSTATUS (status));
@@ -575,6 +678,7 @@ bc_sys_open (lua_State *L)
       { "signals", l_signals },
       { "signal_pending", l_signal_pending },
       { "signal_clear", l_signal_clear },
+      { "signal_hold", l_signal_hold },
       { "spawn", l_spawn },
       { NULL, NULL }
    };

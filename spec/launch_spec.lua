@@ -76,6 +76,7 @@ local function setup(fake_opts, extra)
       literals = { { name = "MODE", value = "dev" } },
       signal_pending = function() return nil end,
       signal_clear = function() end,
+      signal_hold = function() return nil end,
    }
    for k, v in pairs(extra or {}) do opts[k] = v end
    return fake, opts, out, logged
@@ -435,6 +436,105 @@ describe("launch.up interrupted", function()
       assert.same({ nil, "interrupted by SIGTERM", "interrupted" }, { launch.up(make_plan(), opts) })
       assert.equal(0, fake.count())
       assert.is_false(exists(root .. "/" .. SLUG))
+   end)
+end)
+
+describe("launch.up: a signal during the attached session", function()
+   -- A fake of csrc/sys.c's signal state: `pending` is what core.http and
+   -- core.spawn see; while held, a signal is noted aside instead.
+   local function signals(fake_events)
+      local sig = { pending = nil, held = false, noted = nil }
+      function sig.send(name)
+         if sig.held then sig.noted = name else sig.pending = name end
+      end
+      sig.opts = {
+         signal_pending = function() return sig.pending end,
+         signal_clear = function() sig.pending = nil end,
+         signal_hold = function(on)
+            fake_events[#fake_events + 1] = on and "hold" or "release"
+            sig.held = on
+            local noted = not on and sig.noted or nil
+            sig.noted = nil
+            return noted
+         end,
+      }
+      return sig
+   end
+
+   -- Each removal fails while a signal is pending, as core.http's would, and
+   -- the first one receives a second signal (the user pressing ^C again).
+   local function run_case(first, second)
+      local events, sig = {}, nil
+      local seconds = 0
+      local fake, opts, _, logged = setup({
+         fail_at = "attach", message = "interrupted by " .. first, code = "interrupted",
+         in_step = function(step) if step == "attach" then sig.send(first) end end,
+         on_remove = function(label)
+            if seconds == 0 then seconds = 1; sig.send(second) end
+            if sig.pending then return nil, "aborted by a pending " .. sig.pending .. " (" .. label .. ")" end
+            return true
+         end,
+      })
+      fake.events = events
+      sig = signals(events)
+      for k, v in pairs(sig.opts) do opts[k] = v end
+      local res = { launch.up(make_plan(), opts) }
+      return fake, res, events, logged
+   end
+
+   for _, c in ipairs({ { "SIGTERM", "SIGINT" }, { "SIGINT", "SIGINT" }, { "SIGINT", "SIGTERM" } }) do
+      it(c[1] .. " tears down at once and a second " .. c[2] .. " does not stop the teardown", function()
+         local fake, res, events, logged = run_case(c[1], c[2])
+         assert.same({ nil, "interrupted by " .. c[1], "interrupted" }, res)
+         assert.same({ "prepare", "up", "provision", "attach" }, fake.call_names())
+         assert.equal(0, fake.count())
+         assert.is_false(exists(root .. "/" .. SLUG))
+         -- every removal ran inside the hold
+         local held, removals = false, 0
+         for _, e in ipairs(events) do
+            if e == "hold" then held = true elseif e == "release" then held = false end
+            if e:match("^remove ") and not e:match("^remove " .. lit("claude-bottle-ca-")) then
+               removals = removals + 1
+               assert.is_true(held, e)
+            end
+         end
+         assert.equal(5, removals)
+         assert.equal("release", events[#events])
+         assert.is_truthy(table.concat(logged, "\n"):find(c[2] .. " during the teardown: the teardown went on to the end", 1, true))
+      end)
+   end
+
+   it("a session that ends while a signal is pending counts as interrupted", function()
+      local events = {}
+      local sig
+      local fake, opts = setup({ in_step = function(step) if step == "attach" then sig.send("SIGINT") end end,
+                                 exit_status = 130 })
+      fake.events = events
+      sig = signals(events)
+      for k, v in pairs(sig.opts) do opts[k] = v end
+      assert.same({ nil, "interrupted by SIGINT", "interrupted" }, { launch.up(make_plan(), opts) })
+      assert.equal(0, fake.count())
+   end)
+
+   it("the teardown after a session's normal end is held too", function()
+      local events = {}
+      local fake, opts = setup({ exit_status = 3 })
+      fake.events = events
+      local sig = signals(events)
+      for k, v in pairs(sig.opts) do opts[k] = v end
+      local res = assert(launch.up(make_plan(), opts))
+      assert.equal(3, res.status)
+      assert.equal(0, fake.count())
+      local first_remove
+      for i, e in ipairs(events) do
+         -- (the throwaway CA container removes itself inside its step)
+         if e:match("^remove ") and not e:match("^remove " .. lit("claude-bottle-ca-")) and not first_remove then
+            first_remove = i
+         end
+      end
+      local hold_at
+      for i, e in ipairs(events) do if e == "hold" then hold_at = i end end
+      assert.is_truthy(hold_at and first_remove and hold_at < first_remove, table.concat(events, ", "))
    end)
 end)
 

@@ -252,6 +252,7 @@ function commands.list(args)
       table.sort(roles)
       io.stdout:write(("%-24s %-16s %-16s %-10s %-6s %s\n"):format(b.slug, b.agent or "?", b.bottle or "?",
          b.state or "?", age(b.created), table.concat(roles, " ")))
+      if b.reason then io.stdout:write(("  %s: %s\n"):format(b.state, b.reason)) end
    end
    return 0
 end

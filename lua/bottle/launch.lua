@@ -104,6 +104,7 @@ local function new_run(plan, opts)
       -- Clearing the pending signal before teardown matters: core.http aborts
       -- every transfer while a signal is pending, removals included.
       signal_clear = opts.signal_clear or core.signal_clear,
+      signal_hold = opts.signal_hold or core.signal_hold,
       current = nil, -- the backend step running now (to name a raised error)
       failed = nil,  -- the last backend step that returned a failure
    }
@@ -143,6 +144,17 @@ local function call(run, step, fn, ...)
    return table.unpack(res, 2, res.n)
 end
 
+-- Runs the teardown with signals held: a second SIGINT/SIGTERM must neither
+-- skip it nor abort its removals (core.http gives up while one is pending).
+local function unwind(run)
+   run.signal_hold(true)
+   run.signal_clear()
+   local ok, terr = run.teardown:run(run.log)
+   local again = run.signal_hold(false)
+   if again then run.log(again .. " during the teardown: the teardown went on to the end") end
+   return ok, terr
+end
+
 -- Unwinds everything made so far and returns the failure, with any teardown
 -- errors appended.  A pending signal (or a step that stopped because of one)
 -- turns the failure into "interrupted by SIGNAL".
@@ -151,8 +163,7 @@ local function abort(run, msg, code)
    if sig or code == "interrupted" then
       msg, code = "interrupted by " .. (sig or "a signal"), "interrupted"
    end
-   run.signal_clear()
-   local ok, terr = run.teardown:run(run.log)
+   local ok, terr = unwind(run)
    if not ok then msg = msg .. "; " .. terr .. CLEANUP_HINT end
    return nil, msg, code
 end
@@ -225,7 +236,8 @@ local UP_STEPS = {
 -- opts: backend (module, required), secrets ({NAME = value}), literals (for
 -- env.write_env_file), identities ({name = path}), detach, progress
 -- (progress(step, fn, ...)), stage_root, log (log(line)), signals (install
--- SIGINT/SIGTERM handlers), and for unit specs signal_pending/signal_clear.
+-- SIGINT/SIGTERM handlers), and for unit specs signal_pending/signal_clear/
+-- signal_hold.
 -- result = {slug, stage_dir, detached = true} after a detached launch (the
 -- bottle keeps running), or {slug, stage_dir, detached = false, status = N}
 -- after the session ended and everything was removed.
@@ -256,14 +268,14 @@ function L.up(plan, opts)
    local result = { slug = plan.slug, stage_dir = run.state.stage.dir, detached = run.state.detach }
    if run.state.detach then return result end
 
-   -- 6. The interactive session, then the same teardown as on failure.
+   -- 6. The interactive session, then the same teardown as on failure.  A
+   --    signal ends the session (the backend's attach returns "interrupted").
    if run.signal_pending() then return abort(run, nil, "interrupted") end
    local status
    status, err, code = call(run, "attach", run.backend.attach, run.state)
-   if status == nil or status == false then return abort(run, err, code) end
+   if status == nil or status == false or run.signal_pending() then return abort(run, err, code) end
    result.status = status
-   run.signal_clear()
-   local ok, terr = run.teardown:run(run.log)
+   local ok, terr = unwind(run)
    if not ok then return nil, terr .. CLEANUP_HINT, "teardown" end
    return result
 end

@@ -213,6 +213,38 @@ function E.failing_at(backend, step)
    return b
 end
 
+-- The agent test image with `files` ({ {name = "usr/local/bin/claude",
+-- data = ..., mode = ...} }) added, committed from a container under a fresh
+-- tag → the tag.  E.remove_image(tag) removes it.
+function E.agent_image_with(files)
+   local c = E.api()
+   local tar = require "bottle.tar"
+   local tag = "claude-bottle-test/agent-shim:" .. core.random_hex(4)
+   local ctr = assert(c:container_create("claude-bottle-test-shim-" .. core.random_hex(4),
+      { Image = E.AGENT_IMAGE, Labels = { [E.TEST_LABEL] = "1" } }))
+   local entries = {}
+   for i, f in ipairs(files) do
+      entries[i] = { name = f.name, data = f.data, mode = f.mode or tonumber("644", 8), uid = 0, gid = 0 }
+   end
+   assert(c:archive_put(ctr.Id, "/", tar.pack(entries)))
+   local repo, t = tag:match("^(.*):(.*)$")
+   assert(c:call("commit the shim image", "POST", "/commit", { query = { container = ctr.Id, repo = repo, tag = t } }))
+   c:container_remove(ctr.Id)
+   return tag
+end
+
+function E.remove_image(tag)
+   return E.api():call("remove image " .. tag, "DELETE", "/images/" .. tag, { query = { force = true } })
+end
+
+-- The stdout of a shell command.
+function E.read_command(cmd)
+   local p = assert(io.popen(cmd, "r"))
+   local out = p:read("a")
+   p:close()
+   return out
+end
+
 -- A quiet progress function (launch's own, writing to a buffer).
 function E.progress(lines)
    local out = { write = function(_, ...) for _, s in ipairs { ... } do lines[#lines + 1] = s end end }

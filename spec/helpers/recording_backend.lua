@@ -11,7 +11,9 @@
 --   raise = true,          -- raise a Lua error at fail_at instead of returning nil
 --   message = "...", code = "...",   -- the failure returned at fail_at
 --   teardown_fail = { pipelock = true },  -- these removals fail (resource stays)
---   in_step = function(step) end,        -- called inside each step of up, after creating
+--   in_step = function(step) end,        -- called inside each step of up, after creating,
+--                                        -- and inside attach ("attach")
+--   on_remove = function(label) end,     -- called by each teardown entry first; nil, msg fails it
 --   after_step = function(step) end,     -- called after each step succeeded
 --   exit_status = 0,       -- what attach returns
 -- }
@@ -62,6 +64,10 @@ function R.new(opts)
          }
          if opts.teardown_fail and opts.teardown_fail[label] then
             return nil, "fake engine cannot remove " .. label
+         end
+         if opts.on_remove then
+            local ok, msg = opts.on_remove(label)
+            if ok == nil and msg then return nil, msg end
          end
          for i = #names, 1, -1 do remove(names[i]) end
          return true
@@ -162,6 +168,7 @@ function R.new(opts)
       local f = io.open(state.stage.env_file, "r")
       fake.env_file_at_attach = f and f:read("a")
       if f then f:close() end
+      if opts.in_step then opts.in_step("attach") end
       local msg, code = failure("attach")
       if msg then return nil, msg, code end
       done("attach")

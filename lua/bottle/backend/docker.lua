@@ -14,6 +14,8 @@ local provision = require "bottle.backend.docker.provision"
 local stream = require "bottle.backend.docker.stream"
 local firewall = require "bottle.backend.docker.firewall"
 local limits = require "bottle.backend.docker.limits"
+local bottle_state = require "bottle.backend.docker.bottle_state"
+local dns_probe = require "bottle.backend.docker.dns_probe"
 
 local M = {}
 
@@ -22,12 +24,6 @@ M.MIN_API_VERSION = "1.41"
 local planner = require "bottle.plan"
 M.DEFAULT_IMAGES = { pipelock = planner.PIPELOCK_IMAGE, agent = planner.AGENT_IMAGE,
                      git_gate = planner.GIT_GATE_IMAGE, firewall = firewall.DEFAULT_IMAGE }
-
--- Engines whose internal networks leak DNS to the outside (CVE-2024-29018).
-local function leaks_dns(version)
-   local major, minor, patch = tostring(version):match("^(%d+)%.(%d+)%.(%d+)")
-   return major == "25" and minor == "0" and tonumber(patch) <= 3
-end
 
 local function version_at_least(v, min)
    local a1, a2 = tostring(v):match("^(%d+)%.(%d+)")
@@ -71,17 +67,15 @@ local function image_hint(role, image)
       .. " e.g. claude-bottle-test/pipelock:2.3.0 from `make test-images`)"
 end
 
--- The engine's version record, checked: reachable, API new enough, no DNS leak.
+-- The engine's version record, checked: reachable, API new enough.  Not the
+-- version against CVE-2024-29018: distributions backport its fix, so
+-- `doctor` tests the behaviour instead (dns_probe.lua).
 local function check_engine(c)
    local v, msg, code = c:engine_version()
    if not v then return unreachable(msg, code) end
    if not version_at_least(v.ApiVersion, M.MIN_API_VERSION) then
       return nil, ("the Docker Engine's API is %s; claude-bottle needs %s or later (Engine 20.10+)")
          :format(tostring(v.ApiVersion), M.MIN_API_VERSION), "engine_version"
-   end
-   if leaks_dns(v.Version) then
-      return nil, ("Docker Engine %s leaks DNS out of internal networks (CVE-2024-29018): upgrade to 25.0.4 or later")
-         :format(v.Version), "engine_version"
    end
    return v
 end
@@ -285,8 +279,11 @@ function M.attach_argv(state)
    return argv
 end
 
+-- Seconds a signalled session gets to end on SIGTERM before SIGKILL.
+M.ATTACH_GRACE = 2
+
 function M.attach(state)
-   return core.spawn(M.attach_argv(state), { env = state.secrets or {} })
+   return core.spawn(M.attach_argv(state), { env = state.secrets or {}, signal_grace = M.ATTACH_GRACE })
 end
 
 ---------------------------------------------------------------------------
@@ -355,9 +352,10 @@ function M.list()
          containers[ctr.role or ctr.name] = ctr.name
          if ctr.created and (not created or ctr.created < created) then created = ctr.created end
       end
+      local state, reason = bottle_state.of(b.roles)
       out[#out + 1] = {
          slug = slug, agent = labels[resources.AGENT], bottle = labels[resources.BOTTLE],
-         state = a and a.state or "incomplete", created = created, containers = containers,
+         state = state, reason = reason, created = created, containers = containers,
       }
    end
    return out
@@ -423,6 +421,32 @@ end
 ---------------------------------------------------------------------------
 -- doctor, logs
 
+-- The engine's version string, for the terminal: nothing but what versions
+-- are made of.
+local function printable_version(v)
+   return (tostring(v):sub(1, 64):gsub("[^%w%.%+%-~_]", "?"))
+end
+
+-- CVE-2024-29018: the probe's finding, then the version against the
+-- advisory's ranges (a warning only: a distribution may carry the fix).
+local function dns_checks(c, version, image, add)
+   local r, msg = dns_probe.run(c, image)
+   if r then
+      add("internal DNS (probe)", not r.leaks,
+          (r.leaks and "LEAKS (CVE-2024-29018): " or "") .. r.detail)
+   else
+      add("internal DNS (probe)", false, "the probe could not run: "
+          .. tostring(msg):gsub("[%c\128-\255]", function(ch) return ("\\x%02x"):format(ch:byte()) end))
+   end
+   local affected = dns_probe.version_affected(version)
+   local shown = printable_version(version)
+   add("CVE-2024-29018 by version", affected == false,
+       affected == nil and ("cannot read Engine version %s; the probe above tests the behaviour"):format(shown)
+       or ("Engine %s is %s the advisory's affected ranges (%s)%s"):format(shown, affected and "in" or "outside",
+          dns_probe.RANGES, affected and "; a distribution may have backported the fix: the probe above decides" or ""),
+       { optional = true })
+end
+
 function M.doctor(opts)
    opts = opts or {}
    local checks = {}
@@ -442,12 +466,9 @@ function M.doctor(opts)
       add("engine reachable", false, ep.name .. ": " .. tostring(msg))
       return checks
    end
-   add("engine reachable", true, ("%s: Docker Engine %s"):format(ep.name, tostring(v.Version)))
+   add("engine reachable", true, ("%s: Docker Engine %s"):format(ep.name, printable_version(v.Version)))
    add("API version", version_at_least(v.ApiVersion, M.MIN_API_VERSION),
        ("%s (needs %s or later)"):format(tostring(v.ApiVersion), M.MIN_API_VERSION))
-   add("internal networks keep DNS in (CVE-2024-29018)", not leaks_dns(v.Version),
-       leaks_dns(v.Version) and ("Engine %s leaks DNS from internal networks: upgrade to 25.0.4+"):format(v.Version)
-       or ("Engine %s is not affected (25.0.0 to 25.0.3 are)"):format(tostring(v.Version)))
    local images = {
       pipelock = (opts.images and opts.images.pipelock) or os.getenv("BOTTLE_PIPELOCK_IMAGE") or M.DEFAULT_IMAGES.pipelock,
       agent = (opts.images and opts.images.agent) or os.getenv("BOTTLE_AGENT_IMAGE") or M.DEFAULT_IMAGES.agent,
@@ -463,6 +484,7 @@ function M.doctor(opts)
           -- only bottles with git remotes need the gate
           role == "git_gate" and { optional = true } or nil)
    end
+   dns_checks(c, v.Version, images.agent, add)
    local info = c:info()
    local runsc = info and info.Runtimes and info.Runtimes.runsc ~= nil
    add("gVisor runtime (runsc)", runsc,
@@ -504,7 +526,6 @@ function M.logs(slug, opts)
    return true
 end
 
-M.leaks_dns = leaks_dns
 M.version_at_least = version_at_least
 M._json = cjson
 

@@ -119,7 +119,8 @@ local function label_filter(slug)
 end
 
 -- find(api, slug) → {containers = {...}, networks = {...}} of this slug (or of
--- every bottle when slug is nil), each {id, name, slug, role, state, created, labels}.
+-- every bottle when slug is nil), each {id, name, slug, role, state, status,
+-- created, labels} (status: the engine's "Exited (2) 3 seconds ago").
 function M.find(api, slug)
    local filters = label_filter(slug)
    local calls = api:many {
@@ -134,7 +135,7 @@ function M.find(api, slug)
       local labels = type(c.Labels) == "table" and c.Labels or {}
       found.containers[#found.containers + 1] = {
          id = c.Id, name = (c.Names and c.Names[1] or c.Id):gsub("^/", ""),
-         slug = labels[M.SLUG], role = labels[M.ROLE], state = c.State,
+         slug = labels[M.SLUG], role = labels[M.ROLE], state = c.State, status = c.Status,
          created = c.Created, labels = labels,
       }
    end
