@@ -174,32 +174,85 @@ local function last_lines(text, n)
    return table.concat(lines, "\n", math.max(1, #lines - n + 1))
 end
 
--- Runs one helper to its end → the listing it printed | nil, message, code.
-function M.apply_one(api, state, set)
-   local plan = state.plan
-   local name = M.helper_name(plan, set.role)
-   local created, msg, code = api:container_create(name, M.helper_config(plan, set.target))
-   if not created then return nil, msg, code end
-   local id = created.Id
+-- The helper's files: the fixed script, the ruleset, the names to resolve.
+local function helper_files(set)
    local dir = firewall.HELPER_DIR:gsub("^/", "")
-   local ok
-   ok, msg, code = api:archive_put(id, "/", tar.pack {
+   return tar.pack {
       { name = dir, type = "dir", mode = tonumber("755", 8), uid = 0, gid = 0 },
       { name = dir .. "/apply.sh", data = firewall.HELPER_SCRIPT, mode = MODE_644, uid = 0, gid = 0 },
       { name = dir .. "/rules.nft", data = set.rules, mode = MODE_644, uid = 0, gid = 0 },
       { name = dir .. "/resolve", data = set.resolve or "", mode = MODE_644, uid = 0, gid = 0 },
-   })
-   if ok then ok, msg, code = api:container_start(id, name) end
-   local status
-   if ok then status, msg, code = api:container_wait(id, M.TIMEOUT_MS) end
-   local out, err = api:container_logs(id)
-   api:container_remove(id)
-   if not ok or status == nil then return nil, msg, code end
-   if status ~= 0 then
-      return nil, ("the %s ruleset did not apply (nft helper exited with %d): %s")
-         :format(set.role, status, last_lines((err or "") .. (out or ""), 10)), "firewall"
+   }
+end
+
+-- Each stage of the helpers' lives, all helpers at once → the results, or
+-- nil and the first failure.
+local function stage(api, calls)
+   local results = api:many(calls)
+   for _, r in ipairs(results) do
+      if not r[1] then return nil, r[2], r[3] end
    end
-   return out or ""
+   return results
+end
+
+--- Runs every helper to its end, concurrently → { listing, ... } in the
+-- order of `sets` | nil, message, code.  The helpers are removed whatever
+-- happens (their removal is also on the teardown stack).
+function M.run_helpers(api, state, sets)
+   local plan = state.plan
+   local names, calls = {}, {}
+   for i, set in ipairs(sets) do
+      names[i] = M.helper_name(plan, set.role)
+      calls[i] = { "create container " .. names[i], "POST", "/containers/create",
+                   { query = { name = names[i] }, json = M.helper_config(plan, set.target) } }
+   end
+   local function remove_all()
+      local rm = {}
+      for i, name in ipairs(names) do
+         rm[i] = { "remove container " .. name, "DELETE", "/containers/" .. name, { query = { force = true } } }
+      end
+      api:many(rm)
+   end
+   local ok, msg, code = stage(api, calls)
+   if ok then
+      calls = {}
+      for i, set in ipairs(sets) do
+         calls[i] = { "copy the ruleset into " .. names[i], "PUT", "/containers/" .. names[i] .. "/archive",
+                      { query = { path = "/" }, body = helper_files(set), content_type = "application/x-tar" } }
+      end
+      ok, msg, code = stage(api, calls)
+   end
+   if ok then
+      calls = {}
+      for i, name in ipairs(names) do calls[i] = { "start container " .. name, "POST", "/containers/" .. name .. "/start" } end
+      ok, msg, code = stage(api, calls)
+   end
+   local waited
+   if ok then
+      calls = {}
+      for i, name in ipairs(names) do
+         calls[i] = { "wait for container " .. name, "POST", "/containers/" .. name .. "/wait",
+                      { timeout_ms = M.TIMEOUT_MS } }
+      end
+      waited, msg, code = stage(api, calls)
+   end
+   if not waited then
+      remove_all()
+      return nil, msg, code
+   end
+   local listings = {}
+   for i, set in ipairs(sets) do
+      local status = math.tointeger(waited[i][1].StatusCode) or waited[i][1].StatusCode
+      local out, err = api:container_logs(names[i])
+      if status ~= 0 then
+         remove_all()
+         return nil, ("the %s ruleset did not apply (nft helper exited with %s): %s")
+            :format(set.role, tostring(status), last_lines((err or "") .. (out or ""), 10)), "firewall"
+      end
+      listings[i] = out or ""
+   end
+   remove_all()
+   return listings
 end
 
 --- apply(api, state) → true | nil, message, code: every ruleset applied and
@@ -209,11 +262,12 @@ function M.apply(api, state)
    local facts, msg, code = M.facts(api, state)
    if not facts then return nil, msg, code end
    state.docker.firewall = facts
-   for _, set in ipairs(M.rulesets(api, state, facts)) do
-      local listing
-      listing, msg, code = M.apply_one(api, state, set)
-      if not listing then return nil, msg, code end
-      local ok, problem = firewall.verify(listing, set.must)
+   local sets = M.rulesets(api, state, facts)
+   local listings
+   listings, msg, code = M.run_helpers(api, state, sets)
+   if not listings then return nil, msg, code end
+   for i, set in ipairs(sets) do
+      local ok, problem = firewall.verify(listings[i], set.must)
       if not ok then return nil, ("the %s ruleset did not take: %s"):format(set.role, problem), "firewall" end
    end
    local hosts = { facts.pipelock_ip .. " " .. plan.names.pipelock }
