@@ -32,9 +32,9 @@ INST_BINDIR ?= $(PREFIX)/bin
 
 DEB_PACKAGES = lua5.4 liblua5.4-dev libyaml-dev libcurl4-openssl-dev lua-busted \
                luarocks lua-cjson lua-argparse python3 python3-yaml pkg-config gcc make \
-               debootstrap openssl git
+               debootstrap openssl git lua-check shellcheck nftables iproute2
 
-.PHONY: all setup images test-images test test-unit test-e2e memcheck bench bench-up demo fuzz \
+.PHONY: all setup images test-images test test-unit test-e2e lint memcheck bench bench-up demo fuzz \
         fuzz-smoke deps deps-fuzz install uninstall clean print reliability-faults \
         reliability-restart reliability-load reliability-secrets reliability-containment
 
@@ -67,13 +67,23 @@ images:
 # The README's test command.  Specs tagged `e2e` need a real dockerd and the
 # locally built test images; they say so and are skipped when those are absent.
 test: $(CORE)
-	$(BUSTED) $(BUSTED_ARGS)
+	@status=0; $(BUSTED) --exclude-tags=e2e $(BUSTED_ARGS) || status=1; \
+	  echo "# end-to-end specs (tag e2e)"; \
+	  $(BUSTED) --tags=e2e $(BUSTED_ARGS) || status=1; \
+	  exit $$status
 
 test-unit: $(CORE)
 	$(BUSTED) --exclude-tags=e2e $(BUSTED_ARGS)
 
 test-e2e: $(CORE)
 	$(BUSTED) --tags=e2e $(BUSTED_ARGS)
+
+# luacheck (Debian's lua-check) over the Lua tree, shellcheck over the shell
+# scripts; .luacheckrc says what is checked and how.
+SHELL_SCRIPTS = $(wildcard images/test/*.sh images/*/*.sh)
+lint:
+	luacheck --no-color -q .
+	shellcheck -x $(SHELL_SCRIPTS)
 
 # valgrind over the core specs (the ones that touch only bottle.core).
 memcheck: $(CORE)

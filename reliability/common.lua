@@ -162,7 +162,9 @@ function R.leftovers(agent, stage_root)
    local ctrs = assert(c:container_list(filters))
    local nets = assert(c:network_list(filters))
    local left = { containers = #ctrs, networks = #nets, stage_dirs = 0, names = {} }
-   for _, x in ipairs(ctrs) do left.names[#left.names + 1] = "container " .. x.Names[1]:gsub("^/", "") .. " (" .. x.State .. ")" end
+   for _, x in ipairs(ctrs) do
+      left.names[#left.names + 1] = "container " .. x.Names[1]:gsub("^/", "") .. " (" .. x.State .. ")"
+   end
    for _, x in ipairs(nets) do left.names[#left.names + 1] = "network " .. x.Name end
    for _, name in ipairs(stage_root and core.listdir(stage_root) or {}) do
       left.stage_dirs = left.stage_dirs + 1

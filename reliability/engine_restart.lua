@@ -12,7 +12,7 @@
 -- arguments, `list` (the bottle's state), `down` (odd runs) and `cleanup`, the
 -- leftovers counted on the engine and on disk.  Needs root and dockerd.
 local R = dofile(((arg and arg[0] or ""):match("^(.*)/[^/]+$") or ".") .. "/common.lua")
-local core, E, cjson = R.core, R.E, R.cjson
+local core, cjson = R.core, R.cjson
 
 local AGENT = "relrestart"
 local opts = R.options(arg, { runs = 3 })
@@ -62,7 +62,8 @@ local ok, err = pcall(function()
       local left = leftovers(w)
       if down.status ~= 0 or left > 0 then failures = failures + 1 end
       rows[#rows + 1] = ("| %d | %s | %s | %s | %s | %d |"):format(run, table.concat(during, ", "),
-         state, down.skipped and "(not run)" or down.status == 0 and "ok" or ("exit " .. tostring(down.status) .. ": " .. down.stderr:gsub("\n", " ")),
+         state, down.skipped and "(not run)" or down.status == 0 and "ok"
+            or ("exit " .. tostring(down.status) .. ": " .. down.stderr:gsub("\n", " ")),
          cleanup.status == 0 and "ok" or "failed", left)
       R.say("run %d: state after restart %s, down %s, leftovers %d", run, state, tostring(down.status), left)
    end

@@ -34,7 +34,7 @@ if opts.private_engine then
    extra_env = { DOCKER_HOST = engine.host }
    -- this process's own engine calls (spec.helpers.e2e, the docker backend) go there too
    local getenv = os.getenv
-   os.getenv = function(name)
+   os.getenv = function(name) -- luacheck: ignore 122
       if name == "DOCKER_HOST" then return engine.host end
       return getenv(name)
    end

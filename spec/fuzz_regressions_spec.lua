@@ -39,7 +39,7 @@ describe("fuzz targets replayed on their seeds and regressions", function()
       -- manifest_load writes its files under FUZZ_TMPDIR (default /tmp)
       scratch = core.mkdtemp("/tmp/claude-bottle-fuzz-replay.")
       getenv = os.getenv
-      os.getenv = function(name)
+      os.getenv = function(name) -- luacheck: ignore 122
          if name == "FUZZ_TMPDIR" then return scratch end
          return getenv(name)
       end
@@ -48,7 +48,7 @@ describe("fuzz targets replayed on their seeds and regressions", function()
 
    teardown(function()
       _G.fuzz_limit = nil
-      if getenv then os.getenv = getenv end
+      if getenv then os.getenv = getenv end -- luacheck: ignore 122
       if scratch then core.rmtree(scratch) end
    end)
 

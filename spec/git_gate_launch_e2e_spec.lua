@@ -233,8 +233,8 @@ describe("#e2e git gate through the real launch", function()
       setup(function()
          if why_not then return end
          plan, extras = build()
-         local res, msg, _code
-         res, msg, _code, root, lines = up(plan, extras)
+         local res, msg, _
+         res, msg, _, root, lines = up(plan, extras)
          assert(res, msg)
       end)
 

@@ -419,7 +419,7 @@ describe("launch.up interrupted", function()
    end
 
    it("between sub-steps of up: the next sub-step never starts", function()
-      local fake, opts = interrupted_at("up:networks")
+      local _, opts = interrupted_at("up:networks")
       local out = buffer()
       opts.progress = progress.new(out, fake_clock())
       launch.up(make_plan(), opts)

@@ -244,9 +244,7 @@ end }
       if slug then
          -- every container, network and exec of the bottle, as the engine shows them
          ev.inspect = {}
-         local ids = {}
          for _, x in ipairs(c:container_list { label = { "claude-bottle.slug=" .. slug } } or {}) do
-            ids[#ids + 1] = x.Id
             local body = raw(c, "/containers/" .. x.Id .. "/json") or ""
             ev.inspect[#ev.inspect + 1] = { what = "container " .. x.Names[1], text = body }
             local info = cjson.decode(body)

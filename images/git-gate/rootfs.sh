@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Sourced by images/test/git-gate.sh and images/test/sshd-upstream.sh: a
 # Debian minbase root filesystem made with debootstrap (no container registry
 # is reachable on our machines), cached as a tarball keyed by its inputs.

@@ -24,6 +24,7 @@ say() { printf 'images: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 hash_of() { cat "$@" | sha256sum | cut -c1-32; }
 
+# shellcheck source-path=SCRIPTDIR source=../git-gate/rootfs.sh
 . "$GATE_DIR/rootfs.sh"
 
 mkdir -p "$CACHE"

@@ -203,7 +203,7 @@ function M.unpack(stream)
       pos = body_start + size + (size % BLOCK == 0 and 0 or BLOCK - size % BLOCK)
       if typeflag == "x" then
          pending_pax = parse_pax(body)
-      elseif typeflag == "g" then
+      elseif typeflag == "g" then -- luacheck: ignore 542
          -- global pax header: nothing in it matters here
       elseif typeflag == "L" then
          long_name = body:gsub("\0.*$", "")

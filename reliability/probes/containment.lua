@@ -183,7 +183,7 @@ end
 local function arrivals(ctx, text)
    local got = {}
    for line in (text or ""):gmatch("[^\n]+") do
-      local kind, peer, rest = line:match("^(%a+) (%S+) ?(.*)$")
+      local kind, peer = line:match("^(%a+) (%S+)")
       local from_bottle = peer == ctx.agent_ip or peer == ctx.pipelock_ip or peer == ctx.pipelock_egress_ip
       if (kind == "tcp" or kind == "udp") and from_bottle then got[#got + 1] = line end
    end
@@ -340,7 +340,8 @@ function C.run(ctx)
    -- (a TCP line ends with the local address, a UDP line holds "to ADDR")
    local function arrived(list, addr, kind)
       for _, line in ipairs(list) do
-         if line:match("^" .. kind .. " ") and (line:sub(-#addr - 1) == " " .. addr or line:find("to " .. addr .. "'", 1, true)) then
+         local to = line:sub(-#addr - 1) == " " .. addr or line:find("to " .. addr .. "'", 1, true)
+         if line:match("^" .. kind .. " ") and to then
             return line
          end
       end

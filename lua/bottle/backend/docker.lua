@@ -485,7 +485,8 @@ function M.doctor(opts)
    for _, role in ipairs { "pipelock", "agent", "firewall", "git_gate" } do
       local img, _, icode = c:image_inspect(images[role])
       add(role:gsub("_", " ") .. " image present", img ~= nil,
-          img and images[role] or (images[role] .. (icode == "not_found" and (" is missing: " .. image_hint(role, images[role])) or "")),
+          img and images[role]
+             or (images[role] .. (icode == "not_found" and (" is missing: " .. image_hint(role, images[role])) or "")),
           -- only bottles with git remotes need the gate
           role == "git_gate" and { optional = true } or nil)
    end

@@ -70,8 +70,9 @@ Client.__index = Client
 -- opts.http and opts.http_many replace core's (unit specs pass fakes).
 function M.new(opts)
    opts = opts or {}
-   local ep, msg, code = opts.endpoint, nil, nil
+   local ep = opts.endpoint
    if not ep then
+      local msg, code
       ep, msg, code = M.endpoint()
       if not ep then return nil, msg, code end
    end
