@@ -216,7 +216,7 @@ end
 -- The engine refuses.
 
 local launch = require "bottle.launch"
-local docker = require "bottle.backend.docker"
+local docker = require("bottle.backend").new("docker")
 
 -- A plan from the real manifest, policy and plan modules with a known slug.
 local function plan_with_slug(hex)
@@ -271,7 +271,7 @@ local function refusals()
    c:container_remove(squat.Id)
 
    plan = plan_with_slug(core.random_hex(3))
-   local net = assert(c:network_create(plan.names.internal_network, { Driver = "bridge", Labels = { [E.TEST_LABEL] = "1" } }))
+   local net = assert(c:network_create(E.internal_network(plan), { Driver = "bridge", Labels = { [E.TEST_LABEL] = "1" } }))
    ok, msg = launch_up(plan)
    refusal("network name taken", ok, msg, c:network_inspect(net.Id) ~= nil)
    c:network_remove(net.Id)
@@ -281,9 +281,9 @@ local function refusals()
    local late
    local racing = setmetatable({}, { __index = docker })
    racing.prepare = function(p, state)
-      local done, m, code = docker.prepare(p, state)
+      local done, m, code = docker:prepare(p, state)
       if done and not late then
-         late = assert(c:network_create(p.names.egress_network, { Driver = "bridge", Labels = { [E.TEST_LABEL] = "1" } }))
+         late = assert(c:network_create(E.egress_network(p), { Driver = "bridge", Labels = { [E.TEST_LABEL] = "1" } }))
       end
       return done, m, code
    end

@@ -50,7 +50,6 @@ describe("bottle state", function()
 end)
 
 describe("docker backend list (fake engine)", function()
-   after_each(function() docker.set_client(nil) end)
 
    it("reports a bottle whose sidecar is down as degraded with the reason", function()
       local function ctr(slug, role, state, status)
@@ -70,8 +69,7 @@ describe("docker backend list (fake engine)", function()
             if path == "/networks" then return 200, JSON, "[]" end
             return 404, JSON, '{"message":"no such object"}'
          end })
-      docker.set_client(client)
-      local list = assert(docker.list())
+      local list = assert(docker.new({ client = client }):list())
       assert.equal(2, #list)
       assert.same({ "ok", "running" }, { list[1].slug, list[1].state })
       assert.is_nil(list[1].reason)

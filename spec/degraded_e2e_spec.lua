@@ -5,7 +5,7 @@ local core = require "bottle.core"
 local cjson = require "cjson"
 local E = require "spec.helpers.e2e"
 local launch = require "bottle.launch"
-local docker = require "bottle.backend.docker"
+local docker = require("bottle.backend").new("docker")
 
 local unavailable = E.unavailable()
 
@@ -24,7 +24,7 @@ describe("#e2e list, degraded", function()
                                          log = function(l) lines[#lines + 1] = l end })
       assert(res, msg)
       local ok, err = pcall(function()
-         local before = assert(entry(assert(docker.list()), plan.slug))
+         local before = assert(entry(assert(docker:list()), plan.slug))
          assert.equal("running", before.state)
          assert.is_nil(before.reason)
 
@@ -38,7 +38,7 @@ describe("#e2e list, degraded", function()
          until (info and not info.State.Running) or core.monotonic() > deadline
          assert.is_false(info.State.Running)
 
-         local after = assert(entry(assert(docker.list()), plan.slug))
+         local after = assert(entry(assert(docker:list()), plan.slug))
          assert.same({ "degraded", "pipelock exited (status 137)" }, { after.state, after.reason })
 
          local cmd = "lua5.4 " .. core.getcwd() .. "/bottle.lua list"

@@ -7,7 +7,7 @@ local core = require "bottle.core"
 local E = require "spec.helpers.e2e"
 local launch = require "bottle.launch"
 local P = require "bottle.backend.docker.dns_probe"
-local docker = require "bottle.backend.docker"
+local docker = require("bottle.backend").new("docker")
 
 local unavailable = E.unavailable()
 
@@ -66,7 +66,8 @@ require("bottle.backend.docker.dns_probe").run(c, %q)
 
    it("doctor reports the probe and the version against the advisory's ranges", function()
       if unavailable then pending("e2e needs dockerd and the test images: " .. unavailable) return end
-      local checks = assert(docker.doctor { images = { agent = E.AGENT_IMAGE, pipelock = E.PIPELOCK_IMAGE } })
+      local checks = assert(require("bottle.backend").new("docker", { images = { agent = E.AGENT_IMAGE,
+         pipelock = E.PIPELOCK_IMAGE } }):doctor())
       local by = {}
       for _, c in ipairs(checks) do by[c.check] = c end
       local probe, version = by["internal DNS (probe)"], by["CVE-2024-29018 by version"]

@@ -41,8 +41,7 @@ local function sample_plan(over)
       labels = { ["claude-bottle"] = "1", ["claude-bottle.slug"] = slug, ["claude-bottle.agent"] = "claude",
                  ["claude-bottle.bottle"] = "default" },
       names = { agent = "claude-bottle-" .. slug, pipelock = "claude-bottle-pipelock-" .. slug,
-                git_gate = "claude-bottle-git-gate-" .. slug, internal_network = "claude-bottle-net-" .. slug,
-                egress_network = "claude-bottle-egress-" .. slug },
+                git_gate = "claude-bottle-git-gate-" .. slug },
       images = { pipelock = "claude-bottle-test/pipelock:2.3.0", agent = "claude-bottle:latest" },
       agent_env = { HTTPS_PROXY = "http://claude-bottle-pipelock-" .. slug .. ":8888", NO_PROXY = "localhost" },
       env = { { name = "API_TOKEN", kind = "prompt" } },
@@ -151,7 +150,7 @@ end)
 
 describe("docker backend pieces", function()
    it("labels every resource with the plan's labels, the slug and its role", function()
-      local l = resources.labels(sample_plan(), "pipelock")
+      local l = resources.labels({ plan = sample_plan() }, "pipelock")
       assert.are.same({ ["claude-bottle"] = "1", ["claude-bottle.slug"] = "claude-abc123",
                         ["claude-bottle.agent"] = "claude", ["claude-bottle.bottle"] = "default",
                         ["claude-bottle.role"] = "pipelock" }, l)
@@ -188,7 +187,7 @@ describe("docker backend pieces", function()
    end)
 
    it("configures the agent with the plan's proxy env only, no secret, a keep-alive and its network", function()
-      local state = { plan = sample_plan { runtime = "runsc" }, detach = true }
+      local state = { plan = sample_plan(), runtime = "runsc", detach = true }
       local cfg = agent.config(state)
       assert.are.same({ "HTTPS_PROXY=http://claude-bottle-pipelock-claude-abc123:8888", "NO_PROXY=localhost" }, cfg.Env)
       assert.are.same({ "sleep", "infinity" }, cfg.Entrypoint)
@@ -246,6 +245,7 @@ describe("docker backend pieces", function()
 end)
 
 describe("docker backend prepare (fake engine)", function()
+   local inst
    local function engine(over)
       local routes = {
          ["GET /version"] = ok_json { Version = "20.10.24", ApiVersion = "1.41" },
@@ -256,22 +256,20 @@ describe("docker backend prepare (fake engine)", function()
       }
       for k, v in pairs(over or {}) do routes[k] = v end
       local c = fake_engine(routes)
-      docker.set_client(c)
+      inst = docker.new { client = c }
       return c
    end
-   after_each(function() docker.set_client(nil) end)
 
    it("resolves the runtime: runsc when the engine has it, else runc", function()
       engine()
       local plan = sample_plan()
-      assert.is_true(docker.prepare(plan, {}))
-      assert.are.equal("runc", plan.runtime)
+      assert.are.same({ runtime = "runc" }, inst:prepare(plan, {}))
+      assert.are.equal("auto", plan.runtime)   -- what was found is returned, the plan stays as asked
       engine { ["GET /info"] = ok_json { Runtimes = { runc = {}, runsc = {} } } }
       plan = sample_plan()
-      assert.is_true(docker.prepare(plan, {}))
-      assert.are.equal("runsc", plan.runtime)
+      assert.are.same({ runtime = "runsc" }, inst:prepare(plan, {}))
       engine()
-      local ok, msg = docker.prepare(sample_plan { runtime = "runsc" }, {})
+      local ok, msg = inst:prepare(sample_plan { runtime = "runsc" }, {})
       assert.is_nil(ok)
       assert.matches("no runsc runtime", msg, 1, true)
    end)
@@ -281,7 +279,7 @@ describe("docker backend prepare (fake engine)", function()
          ["GET /images/claude-bottle-test%2Fpipelock%3A2.3.0/json"] = { 404, JSON, '{"message":"No such image"}' },
          ["GET /containers/claude-bottle-pipelock-claude-abc123/json"] = ok_json { Id = "x" },
       }
-      local ok, msg, code = docker.prepare(sample_plan(), {})
+      local ok, msg, code = inst:prepare(sample_plan(), {})
       assert.is_nil(ok)
       assert.are.equal("not_ready", code)
       assert.matches("the pipelock image claude-bottle-test/pipelock:2.3.0 is not present: build it with `make test-images`",
@@ -292,18 +290,18 @@ describe("docker backend prepare (fake engine)", function()
 
    it("refuses an old API, and not an engine for its version alone (doctor probes DNS)", function()
       engine { ["GET /version"] = ok_json { Version = "19.03.1", ApiVersion = "1.40" } }
-      local ok, msg, code = docker.prepare(sample_plan(), {})
+      local ok, msg, code = inst:prepare(sample_plan(), {})
       assert.is_nil(ok)
       assert.are.equal("engine_version", code)
       assert.matches("API is 1.40", msg, 1, true)
       engine { ["GET /version"] = ok_json { Version = "25.0.2", ApiVersion = "1.44" } }
-      ok, msg = docker.prepare(sample_plan(), {})
-      assert.is_true(ok, msg)
+      ok, msg = inst:prepare(sample_plan(), {})
+      assert.is_table(ok, msg)
    end)
 
    it("says where it looked when the engine is not there", function()
       engine { ["GET /version"] = function() return nil, "Couldn't connect to server", "COULDNT_CONNECT" end }
-      local ok, msg, code = docker.prepare(sample_plan(), {})
+      local ok, msg, code = inst:prepare(sample_plan(), {})
       assert.is_nil(ok)
       assert.are.equal("COULDNT_CONNECT", code)
       assert.matches("cannot reach the Docker Engine at", msg, 1, true)
@@ -311,7 +309,6 @@ describe("docker backend prepare (fake engine)", function()
 end)
 
 describe("docker backend cleanup (fake engine)", function()
-   after_each(function() docker.set_client(nil) end)
 
    local function ctr(slug, role, state, labels)
       local l = { ["claude-bottle"] = "1", ["claude-bottle.slug"] = slug, ["claude-bottle.role"] = role }
@@ -341,8 +338,7 @@ describe("docker backend cleanup (fake engine)", function()
          ["GET /containers/json"] = ok_json(containers),
          ["GET /networks"] = ok_json(networks),
       }
-      docker.set_client(c)
-      local report = assert(docker.cleanup {})
+      local report = assert(docker.new({ client = c }):cleanup {})
       assert.are.same({ "half", "only-net", "orphan" }, report.slugs)
       assert.are.equal(3, #report.containers)
       assert.are.equal(2, #report.networks)

@@ -6,7 +6,7 @@ local core = require "bottle.core"
 local cjson = require "cjson"
 local E = require "spec.helpers.e2e"
 local launch = require "bottle.launch"
-local docker = require "bottle.backend.docker"
+local docker = require("bottle.backend").new("docker")
 
 local GITHUB_TOKEN_SHAPED = "ghp_" .. "Zq3xVb7Nw2Lk9Hd4Rt6Yp8Ms1Jc5Fg0AeUoI"   -- a fake, GitHub-token-shaped string
 local unavailable = E.unavailable()
@@ -151,12 +151,12 @@ describe("#e2e", function()
          local n = E.count(plan.slug)
          assert.are.same({ 2, 2 }, { n.containers, n.networks }, table.concat(n.names, ", "))
          local listed
-         for _, b in ipairs(assert(docker.list())) do if b.slug == plan.slug then listed = b end end
+         for _, b in ipairs(assert(docker:list())) do if b.slug == plan.slug then listed = b end end
          assert.is_truthy(listed)
          assert.are.same({ "running", "e2e", "e2e" }, { listed.state, listed.agent, listed.bottle })
          assert.are.same({ agent = plan.names.agent, pipelock = plan.names.pipelock }, listed.containers)
          -- A running detached bottle is not a leftover.
-         local report = assert(docker.cleanup {})
+         local report = assert(docker:cleanup {})
          for _, s in ipairs(report.slugs) do assert.are_not.equal(plan.slug, s) end
       end)
 
@@ -164,7 +164,7 @@ describe("#e2e", function()
          if skip_if_unavailable() then return end
          E.curl(plan, { "http://denied.test/logged" })
          local events = {}
-         assert(docker.logs(plan.slug, { on_line = function(line)
+         assert(docker:logs(plan.slug, { on_line = function(line)
             local ok, ev = pcall(cjson.decode, line)
             if ok and type(ev) == "table" then events[#events + 1] = ev end
          end }))
@@ -176,7 +176,7 @@ describe("#e2e", function()
          assert.is_true(saw_block, "no log event mentions denied.test")
          -- Following stops when the reader says so (here at the first line).
          local first
-         assert(docker.logs(plan.slug, { follow = true, on_line = function(line) first = line; return false end }))
+         assert(docker:logs(plan.slug, { follow = true, on_line = function(line) first = line; return false end }))
          assert.is_truthy(first)
       end)
    end)
@@ -204,7 +204,7 @@ describe("#e2e", function()
                assert.are.equal(200, status)
                dumps[#dumps + 1] = body
             end
-            for _, name in ipairs { plan.names.internal_network, plan.names.egress_network } do
+            for _, name in ipairs { E.internal_network(plan), E.egress_network(plan) } do
                local _, _, body = core.http(c:build("GET", "/networks/" .. name))
                dumps[#dumps + 1] = body
             end
@@ -232,7 +232,7 @@ describe("#e2e", function()
                assert.is_nil(word:find(secret, 1, true), "secret on the docker exec command line")
             end
             plan.command = { "sh", "-c", 'printf "%s %s" "$API_TOKEN" "$MODE" > /tmp/session-env' }
-            assert.are.equal(0, docker.attach(state))
+            assert.are.equal(0, docker:attach(state))
             local seen = E.exec(plan, { "cat", "/tmp/session-env" })
             assert.are.equal(secret .. " " .. literal, seen.stdout)
          end)
@@ -336,8 +336,8 @@ describe("#e2e", function()
             -- Taken between prepare and the agent step: the agent step fails.
             c:container_remove(squatter.Id)
             local b = setmetatable({}, { __index = docker })
-            b.up = function(state, progress)
-               return docker.up(state, function(name, fn, ...)
+            b.up = function(_, state, progress)
+               return docker:up(state, function(name, fn, ...)
                   if name == "agent" then
                      squatter = assert(c:container_create(plan.names.agent, { Image = E.AGENT_IMAGE,
                         Labels = { [E.TEST_LABEL] = "1" } }))
@@ -395,7 +395,7 @@ describe("#e2e", function()
    package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
    package.cpath = "build/?.so;" .. package.cpath
    local plan = require("cjson").decode(io.open(%q):read("a"))
-   require("bottle.launch").up(plan, { backend = require("bottle.backend.docker"), stage_root = %q,
+   require("bottle.launch").up(plan, { backend = require("bottle.backend").new("docker"), stage_root = %q,
       literals = {}, secrets = {}, detach = false })
    ]]):format(plan_file, root)
          local script_file = root .. "/child.lua"
@@ -421,7 +421,7 @@ describe("#e2e", function()
          local ok, err = pcall(function()
             local left = E.count(plan.slug)
             assert.is_true(left.containers + left.networks > 0, "the killed up left nothing to find")
-            local report = assert(docker.cleanup {})
+            local report = assert(docker:cleanup {})
             local listed = {}
             for _, ctr in ipairs(report.containers) do if ctr.slug == plan.slug then listed[#listed + 1] = ctr.name end end
             for _, n in ipairs(report.networks) do if n.slug == plan.slug then listed[#listed + 1] = n.name end end
@@ -431,7 +431,7 @@ describe("#e2e", function()
             local dirs = table.concat(applied.stage_dirs, " ")
             assert.matches(plan.slug, dirs, 1, true)
          end)
-         if not ok then docker.down { slug = plan.slug } end
+         if not ok then docker:down { slug = plan.slug } end
          assert(ok, err)
       end)
    end)

@@ -1,9 +1,6 @@
--- bottle.env: resolving env values and writing the env-file.
+-- bottle.env: resolving env values.
 -- Unit spec: the host environment and the TTY are fakes passed through
--- opts.environ and opts.read_secret (no real terminal is needed).  The
--- env-file part writes a real file in a core.mkdtemp directory and checks it
--- with the real core.stat.
-local core = require "bottle.core"
+-- opts.environ and opts.read_secret (no real terminal is needed).
 local env = require "bottle.env"
 
 local SECRET = "sk-live-CANARY-0b7e41"
@@ -101,51 +98,6 @@ describe("bottle.env", function()
             read_secret = function() error("not called") end,
          }))
          assert.same({ literals = {}, secrets = {} }, r)
-      end)
-   end)
-
-   describe("write_env_file", function()
-      local dir
-      before_each(function()
-         dir = core.mkdtemp((os.getenv("TMPDIR") or "/tmp") .. "/env-spec.")
-      end)
-      after_each(function()
-         if dir then assert(core.rmtree(dir)) end
-      end)
-
-      it("writes NAME=value lines verbatim, mode 0600", function()
-         local path = assert(env.write_env_file(dir, {
-            { name = "MODE", value = "dev" }, { name = "SPACED", value = " a = b  " },
-            { name = "EMPTY", value = "" }, { name = "QUOTED", value = '"x" #not a comment' },
-         }))
-         assert.equal(dir .. "/agent.env", path)
-         local st = assert(core.stat(path))
-         assert.equal("file", st.type)
-         assert.equal(tonumber("600", 8), st.mode)
-         local f = assert(io.open(path, "rb"))
-         local text = f:read("a")
-         f:close()
-         assert.equal('MODE=dev\nSPACED= a = b  \nEMPTY=\nQUOTED="x" #not a comment\n', text)
-      end)
-
-      it("never replaces an existing file", function()
-         assert(env.write_env_file(dir, { { name = "A", value = "1" } }))
-         local path, msg = env.write_env_file(dir, { { name = "A", value = "2" } })
-         assert.is_nil(path)
-         assert.is_string(msg)
-      end)
-
-      it("refuses a value with a newline without quoting it", function()
-         local path, msg, code = env.write_env_file(dir, { { name = "A", value = SECRET .. "\nB=1" } })
-         assert.is_nil(path)
-         assert.equal("invalid_env", code)
-         assert.truthy(msg:find("env A", 1, true))
-         assert.falsy(msg:find("CANARY", 1, true))
-         assert.is_nil(core.stat(dir .. "/agent.env"))
-      end)
-
-      it("raises on misuse (a bad name)", function()
-         assert.has_error(function() env.write_env_file(dir, { { name = "1X", value = "v" } }) end)
       end)
    end)
 end)

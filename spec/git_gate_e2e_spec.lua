@@ -13,6 +13,7 @@ local new_teardown = require("bottle.teardown").new
 local gitgate = require "bottle.gitgate"
 local git_gate = require "bottle.backend.docker.git_gate"
 local resources = require "bottle.backend.docker.resources"
+local E = require "spec.helpers.e2e"
 
 local IMAGES = {
    gate = "claude-bottle-test/git-gate:latest",
@@ -151,16 +152,15 @@ local function make_bottle()
    -- The labels `up` gives a launch (launcher = this process, attached), so
    -- that `cleanup` in another spec or process sees a live bottle, not a
    -- leftover: without them a bottle with no pipelock looks abandoned.
-   resources.set_launch_labels(slug, false)
    plan = {
       slug = slug,
       labels = { ["claude-bottle"] = "1", ["claude-bottle.slug"] = slug, ["claude-bottle.agent"] = "gate-e2e",
                  ["claude-bottle.bottle"] = "e2e" },
-      names = { agent = "claude-bottle-" .. slug, git_gate = "claude-bottle-git-gate-" .. slug,
-                internal_network = "claude-bottle-net-" .. slug, egress_network = "claude-bottle-egress-" .. slug },
+      names = { agent = "claude-bottle-" .. slug, git_gate = "claude-bottle-git-gate-" .. slug },
       images = { git_gate = IMAGES.gate, agent = IMAGES.agent },
    }
-   state = { plan = plan, teardown = new_teardown(), docker = {}, identities = {} }
+   state = { plan = plan, teardown = new_teardown(), docker = { launch_labels = resources.launch_labels(false) },
+             identities = {} }
 
    -- keys: the gate's identity (authorised upstream) and an unrelated host key
    keydir = core.mkdtemp("/tmp/claude-bottle-gate-e2e.")
@@ -175,11 +175,11 @@ local function make_bottle()
    local host_key = assert(c:image_inspect(IMAGES.sshd)).Config.Labels[HOST_KEY_LABEL]
 
    -- networks, as the docker backend makes them
-   for _, n in ipairs { { plan.names.internal_network, true, "network-internal" },
-                        { plan.names.egress_network, false, "network-egress" } } do
+   for _, n in ipairs { { E.internal_network(plan), true, "network-internal" },
+                        { E.egress_network(plan), false, "network-egress" } } do
       state.teardown:push("network " .. n[1], resources.remover(c, "network", n[1], slug))
       assert(c:network_create(n[1], { Driver = "bridge", Internal = n[2], CheckDuplicate = true,
-                                      Labels = resources.labels(plan, n[3]) }))
+                                      Labels = resources.labels(state, n[3]) }))
    end
 
    -- the SSH upstream: on the egress network only (the outside world)
@@ -188,7 +188,7 @@ local function make_bottle()
    local created = assert(c:container_create(sshd_name, {
       Image = IMAGES.sshd, Env = { "UPSTREAM_REPOS=app open" },
       Labels = { ["claude-bottle-test"] = "1" },
-      HostConfig = { NetworkMode = plan.names.egress_network },
+      HostConfig = { NetworkMode = E.egress_network(plan) },
    }))
    sshd_id = created.Id
    assert(c:archive_put(sshd_id, "/home/git/.ssh", tar.pack {
@@ -197,7 +197,7 @@ local function make_bottle()
    assert(c:container_start(sshd_id))
    wait_for(sshd_id, { "sh", "-c", "grep -q ':0016 [0-9A-F]*:0000 0A' /proc/net/tcp" }, "sshd")
    wait_for(sshd_id, { "test", "-d", "/srv/git/open.git" }, "the upstream repositories")
-   upstream_ip = assert(c:container_inspect(sshd_id)).NetworkSettings.Networks[plan.names.egress_network].IPAddress
+   upstream_ip = assert(c:container_inspect(sshd_id)).NetworkSettings.Networks[E.egress_network(plan)].IPAddress
    upstream_commit("app", "README.md", "hello from upstream\n", "seed")
 
    plan.git = {
@@ -217,9 +217,9 @@ local function make_bottle()
    state.teardown:push("container " .. plan.names.agent, resources.remover(c, "container", plan.names.agent, slug))
    created = assert(c:container_create(plan.names.agent, {
       Image = IMAGES.agent, Entrypoint = { "sleep", "infinity" },
-      Labels = resources.labels(plan, "agent"),
-      HostConfig = { NetworkMode = plan.names.internal_network, Init = true },
-      NetworkingConfig = { EndpointsConfig = { [plan.names.internal_network] = {} } },
+      Labels = resources.labels(state, "agent"),
+      HostConfig = { NetworkMode = E.internal_network(plan), Init = true },
+      NetworkingConfig = { EndpointsConfig = { [E.internal_network(plan)] = {} } },
    }))
    agent_id = created.Id
    state.docker.agent_id = agent_id
@@ -508,7 +508,7 @@ sys.exit(1)]]):format(upstream_ip) })
             assert.are.equal(resources.launcher_id(), r.labels[resources.LAUNCHER], r.name)
          end
       end
-      local report = assert(require("bottle.backend.docker").cleanup {})   -- a report only: nothing is removed
+      local report = assert(require("bottle.backend").new("docker"):cleanup {})   -- a report only: nothing is removed
       for _, s in ipairs(report.slugs) do assert.are_not.equal(plan.slug, s) end
    end)
 

@@ -18,15 +18,11 @@ local SLUG = "claude-3f9a2c"
 
 local function make_plan(slug, with_git)
    slug = slug or SLUG
-   local steps = { "networks", "ca", "pipelock" }
-   if with_git ~= false then steps[#steps + 1] = "git-gate" end
-   for _, s in ipairs({ "agent", "provision", "attach" }) do steps[#steps + 1] = s end
    return {
       version = 1, slug = slug, agent = "claude", bottle = "default", backend = "docker", runtime = "auto",
       names = { agent = "claude-bottle-" .. slug, pipelock = "claude-bottle-pipelock-" .. slug,
-                git_gate = "claude-bottle-git-gate-" .. slug, internal_network = "claude-bottle-net-" .. slug,
-                egress_network = "claude-bottle-egress-" .. slug },
-      steps = steps,
+                git_gate = "claude-bottle-git-gate-" .. slug },
+      git = with_git ~= false and { { name = "app" } } or {},
    }
 end
 
@@ -162,13 +158,16 @@ end)
 
 describe("backend", function()
    it("refuses an unknown name as bad usage", function()
-      assert.same({ nil, 'unknown backend "kubernetes" (known: docker)', "usage" }, { backends.get("kubernetes") })
-      assert.same({ nil, 'unknown backend "../../x" (known: docker)', "usage" }, { backends.get("../../x") })
+      assert.same({ nil, 'unknown backend "kubernetes" (known: docker)', "usage" }, { backends.new("kubernetes") })
+      assert.same({ nil, 'unknown backend "../../x" (known: docker)', "usage" }, { backends.new("../../x") })
    end)
 
-   it("loads the docker backend, which has the whole interface", function()
-      local mod = backends.get("docker")
-      for _, fn in ipairs(backends.INTERFACE) do assert.is_function(mod[fn], fn) end
+   it("makes docker backend instances, each with the whole interface and a state of its own", function()
+      local a, b = backends.new("docker"), backends.new("docker", { images = { agent = "x:1" } })
+      for _, fn in ipairs(backends.INTERFACE) do assert.is_function(a[fn], fn) end
+      assert.are_not.equal(a, b)
+      assert.are.equal("x:1", b.images.agent)
+      assert.is_nil(a.images.agent)
    end)
 
    it("checks any module against the interface", function()
@@ -177,7 +176,7 @@ describe("backend", function()
       fake.attach, fake.logs = nil, "no"
       assert.has_error(function() backends.check(fake, "kubernetes") end,
          'backend "kubernetes": missing interface function(s): attach, logs (see docs/backends.md)')
-      assert.has_error(function() backends.check(nil, "x") end, 'backend "x": expected a module table, got nil')
+      assert.has_error(function() backends.check(nil, "x") end, 'backend "x": expected a backend instance, got nil')
    end)
 end)
 
@@ -218,13 +217,12 @@ describe("launch.up", function()
                     "claude-bottle: step provision ... ok 0.25s" }, out:lines())
    end)
 
-   it("hands the backend a 0700 stage dir, a 0600 env-file of literals only, and the secrets in memory", function()
+   it("hands the backend a 0700 stage dir, the literals and the secrets in memory, and what prepare found", function()
       local seen = {}
       local fake, opts = setup({
          after_step = function(step)
             if step ~= "prepare" then return end
             seen.dir = core.stat(root .. "/" .. SLUG)
-            seen.env = core.stat(root .. "/" .. SLUG .. "/agent.env")
             seen.root = core.stat(root)
          end,
       })
@@ -232,13 +230,14 @@ describe("launch.up", function()
       assert.equal("dir", seen.dir.type)
       assert.equal(tonumber("700", 8), seen.dir.mode)
       assert.equal(tonumber("700", 8), seen.root.mode)
-      assert.equal(tonumber("600", 8), seen.env.mode)
-      assert.equal("MODE=dev\n", fake.env_file_at_attach)
+      assert.same({ { name = "MODE", value = "dev" } }, fake.literals_at_attach)
       local state = fake.state
-      assert.same({ dir = root .. "/" .. SLUG, env_file = root .. "/" .. SLUG .. "/agent.env" }, state.stage)
+      assert.same({ dir = root .. "/" .. SLUG }, state.stage)
       assert.same({ API_TOKEN = "s3cret-value" }, state.secrets)
       assert.is_false(state.detach)
-      assert.equal("runc", state.plan.runtime)
+      -- prepare's finding is in the state; the plan still says what was asked
+      assert.equal("runc", state.runtime)
+      assert.equal("auto", state.plan.runtime)
    end)
 
    it("skips the git gate when the plan has none", function()
@@ -319,24 +318,11 @@ describe("launch.up", function()
       assert.same({}, fake.call_names())
    end)
 
-   it("removes the stage dir when the env-file cannot be written", function()
-      local fake, opts = setup(nil, { literals = { { name = "MODE", value = "two\nlines" } } })
-      local res, msg, code = launch.up(make_plan(), opts)
-      assert.is_nil(res)
-      assert.matches("^stage: env MODE: ", msg)
-      assert.equal("invalid_env", code)
-      assert.is_nil(msg:find("two", 1, true))
-      assert.same({}, fake.call_names())
-      assert.is_false(exists(root .. "/" .. SLUG))
-   end)
-
    it("raises on misuse, removing the stage dir first", function()
       local _, opts = setup()
       assert.has_error(function() launch.up(make_plan("../etc"), opts) end, 'launch.up: plan.slug "../etc" is not a slug')
       assert.has_error(function() launch.up(make_plan(), { stage_root = root }) end,
-         'backend "opts.backend": expected a module table, got nil')
-      opts.literals = { { value = "no name" } }
-      assert.has_error(function() launch.up(make_plan(), opts) end)
+         'backend "opts.backend": expected a backend instance, got nil')
       assert.is_false(exists(root .. "/" .. SLUG))
    end)
 
@@ -346,7 +332,6 @@ describe("launch.up", function()
       assert.same({ slug = SLUG, stage_dir = dir, detached = true }, launch.up(make_plan(), opts))
       assert.same({ "prepare", "up", "provision" }, fake.call_names())
       assert.equal(5, fake.count())
-      assert.is_true(exists(dir .. "/agent.env"))
       assert.is_true(exists(dir .. "/ca-key.pem"))
       assert.same({}, logged)
 
@@ -542,8 +527,8 @@ describe("launch.prepare", function()
    it("runs the backend's checks alone, creating nothing", function()
       local fake, opts, out = setup()
       local plan = make_plan()
-      assert.is_true(launch.prepare(plan, opts))
-      assert.equal("runc", plan.runtime)
+      assert.same({ runtime = "runc" }, launch.prepare(plan, opts))
+      assert.equal("auto", plan.runtime)
       assert.same({ "prepare" }, fake.call_names())
       assert.is_false(exists(root))
       assert.same({ "claude-bottle: step prepare ... ok 0.25s" }, out:lines())
@@ -641,7 +626,7 @@ describe("launch.down, list, cleanup, doctor, logs", function()
       assert.same({ root .. "/" .. B, root .. "/" .. C }, report.stage_dirs)
       assert.is_false(exists(root .. "/" .. B))
       assert.is_false(exists(root .. "/" .. C))
-      assert.is_true(exists(root .. "/" .. A .. "/agent.env"))
+      assert.is_true(exists(root .. "/" .. A .. "/ca-key.pem"))
       assert.is_true(exists(root .. "/Not_Ours"))
       assert.is_true(exists(root .. "/notes"))
       assert.equal(5, fake.count())
@@ -667,11 +652,11 @@ describe("launch.down, list, cleanup, doctor, logs", function()
       detached(fake, opts, B)
       fake.resources["claude-bottle-" .. B] = nil   -- a leftover
       local passes, real = 0, fake.cleanup
-      fake.cleanup = function(copts)
+      fake.cleanup = function(self, copts)
          passes = passes + 1
          -- the engine finishes a create after the first listing
          if passes == 2 then fake.resources["late-network"] = { slug = B, kind = "network", role = "network-egress" } end
-         return real(copts)
+         return real(self, copts)
       end
       launch.cleanup({ backend = fake, stage_root = root, apply = true })
       assert.equal(3, passes)

@@ -9,7 +9,7 @@ local core = require "bottle.core"
 local tar = require "bottle.tar"
 local E = require "spec.helpers.e2e"
 local launch = require "bottle.launch"
-local docker = require "bottle.backend.docker"
+local docker = require("bottle.backend").new("docker")
 
 local OTHER_PORT = 8022
 local PIDS, MEMORY = 64, 256 * 1024 * 1024

@@ -6,7 +6,7 @@
 local core = require "bottle.core"
 local E = require "spec.helpers.e2e"
 local launch = require "bottle.launch"
-local docker = require "bottle.backend.docker"
+local docker = require("bottle.backend").new("docker")
 local cjson = require "cjson"
 
 describe("pipelock config: monitoring endpoints", function()

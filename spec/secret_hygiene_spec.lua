@@ -198,6 +198,7 @@ bottles:
     git:
       - name: app
         upstream: ssh://git@upstream.test/srv/git/app.git
+        extra_hosts: { upstream.test: 192.0.2.10 }
         identity: %s
         host_key: "%s"
 agents:

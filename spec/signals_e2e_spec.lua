@@ -5,7 +5,7 @@
 -- sent once the teardown has begun, and nothing may be left behind.
 local core = require "bottle.core"
 local E = require "spec.helpers.e2e"
-local docker = require "bottle.backend.docker"
+local docker = require("bottle.backend").new("docker")
 
 local unavailable = E.unavailable()
 
@@ -68,6 +68,7 @@ agents:
                     pidfile = work .. "/" .. agent .. ".pid", status = work .. "/" .. agent .. ".status" }
       local cmd = table.concat({
          "env", q("BOTTLE_AGENT_IMAGE=" .. image), q("BOTTLE_PIPELOCK_IMAGE=" .. E.PIPELOCK_IMAGE),
+         q("BOTTLE_FIREWALL_IMAGE=" .. E.FIREWALL_IMAGE),
          q("XDG_STATE_HOME=" .. work .. "/state"), q("XDG_CONFIG_HOME=" .. work .. "/config"),
          "lua5.4", q(core.getcwd() .. "/bottle.lua"), "up", agent, "--manifest", q(manifest), "--yes",
          "</dev/null", ">" .. q(run.out), "2>" .. q(run.err) }, " ")
@@ -131,7 +132,7 @@ agents:
          end)
          if not ok then
             if alive(run.pid) then os.execute("kill -KILL " .. run.pid) end
-            if slug then docker.down { slug = slug } end
+            if slug then docker:down { slug = slug } end
          end
          assert(ok, err)
       end)

@@ -42,7 +42,15 @@ local function build_parser()
    p:command_target("command")
    p:require_command(false)
 
+   -- Every command that talks to a backend (or plans for one) takes --backend.
+   local function backend_opt(c)
+      c:option("--backend", "The backend: " .. table.concat(require("bottle.backend").names(), ", ")
+         .. " (default: docker)."):default("docker")
+      return c
+   end
+
    local function manifest_opts(c)
+      backend_opt(c)
       c:option("--manifest", "Read this manifest only (trusted fully).")
       c:option("--policy", "A policy script (repeatable); runs after those in the policies directory.")
          :count("*")
@@ -62,22 +70,22 @@ local function build_parser()
    up:flag("--yes", "Do not ask launch this agent? [y/N].")
    up:flag("--detach", "Leave the bottle running instead of attaching; `down` removes it.")
 
-   local down = p:command("down", "Remove a bottle and everything it created.")
+   local down = backend_opt(p:command("down", "Remove a bottle and everything it created."))
    down:argument("slug", "The bottle's slug (see `list`)."):args("?")
    down:flag("--all", "Remove every bottle.")
 
-   local list = p:command("list", "List the running bottles.")
+   local list = backend_opt(p:command("list", "List the running bottles."))
    list:flag("--json", "Print JSON.")
 
-   local logs = p:command("logs", "Show a bottle's pipelock decision log.")
+   local logs = backend_opt(p:command("logs", "Show a bottle's pipelock decision log."))
    logs:argument("slug", "The bottle's slug.")
    logs:flag("--follow", "Keep printing new lines.")
    logs:flag("--json", "Print the raw JSON lines.")
 
-   local cleanup = p:command("cleanup", "Find and remove what an interrupted launch left behind.")
+   local cleanup = backend_opt(p:command("cleanup", "Find and remove what an interrupted launch left behind."))
    cleanup:flag("--yes", "Remove what was found without asking.")
 
-   p:command("doctor", "Check the engine and the images.")
+   backend_opt(p:command("doctor", "Check the engine and the images."))
    return p
 end
 
@@ -106,13 +114,12 @@ local function make_plan(args)
    local policies, lerr, lcode = policy.load(paths)
    if not policies then return nil, lerr, lcode end
 
+   local images = planner.images()
    return planner.build {
       manifest = manifest, agent = args.agent, policies = policies,
-      options = { backend = "docker", cwd = env.cwd, home = env.HOME, env_names = core.env_names(),
-                  pipelock_image = os.getenv("BOTTLE_PIPELOCK_IMAGE"),
-                  agent_image = os.getenv("BOTTLE_AGENT_IMAGE"),
-                  git_gate_image = os.getenv("BOTTLE_GIT_GATE_IMAGE"),
-                  firewall_image = os.getenv("BOTTLE_FIREWALL_IMAGE") },
+      options = { backend = args.backend, cwd = env.cwd, home = env.HOME, env_names = core.env_names(),
+                  pipelock_image = images.pipelock, agent_image = images.agent,
+                  git_gate_image = images.git_gate, firewall_image = images.firewall },
    }
 end
 
@@ -174,12 +181,12 @@ function commands.up(args)
    if not resolved then return nil, rerr, rcode end
 
    local launch = require "bottle.launch"
-   local backend, berr, bcode = require("bottle.backend").get(plan.backend)
+   local backend, berr, bcode = require("bottle.backend").new(plan.backend)
    if not backend then return nil, berr, bcode end
-   local ok, perr, pcode = launch.prepare(plan, { backend = backend, identities = extras.identities })
-   if not ok then return nil, perr, pcode end
+   local found, perr, pcode = launch.prepare(plan, { backend = backend, identities = extras.identities })
+   if not found then return nil, perr, pcode end
 
-   io.stderr:write(preflight.render(plan, colour_fn(2), extras.policy_logs))
+   io.stderr:write(preflight.render(plan, colour_fn(2), extras.policy_logs, found))
    if not args.yes then
       local yes, qerr = confirm(PROG .. ": launch this agent? [y/N] ")
       if yes == nil then return nil, qerr, "usage" end
@@ -207,15 +214,18 @@ function commands.up(args)
    return result.status == 0 and 0 or 1
 end
 
-local function backend_or_fail()
-   return require("bottle.backend").get("docker")
+-- The backend instance a command asked for, with the images resolved here
+-- (for `doctor`, which has no plan to read them from).
+local function backend_or_fail(args)
+   return require("bottle.backend").new(args.backend or "docker",
+                                        { images = require("bottle.plan").images() })
 end
 
 function commands.down(args)
    if not args.slug and not args.all then
       return nil, "name a bottle's slug, or pass --all (see `list`)", "usage"
    end
-   local backend, err, code = backend_or_fail()
+   local backend, err, code = backend_or_fail(args)
    if not backend then return nil, err, code end
    local launch = require "bottle.launch"
    local removed, derr, dcode = launch.down(args.all and { all = true } or { slug = args.slug }, { backend = backend })
@@ -233,7 +243,7 @@ local function age(created)
 end
 
 function commands.list(args)
-   local backend, err, code = backend_or_fail()
+   local backend, err, code = backend_or_fail(args)
    if not backend then return nil, err, code end
    local bottles, lerr, lcode = require("bottle.launch").list { backend = backend }
    if not bottles then return nil, lerr, lcode end
@@ -269,7 +279,7 @@ local function readable(line)
 end
 
 function commands.logs(args)
-   local backend, err, code = backend_or_fail()
+   local backend, err, code = backend_or_fail(args)
    if not backend then return nil, err, code end
    if args.follow then core.signals() end
    local ok, lerr, lcode = require("bottle.launch").logs(args.slug, {
@@ -284,7 +294,7 @@ function commands.logs(args)
 end
 
 function commands.cleanup(args)
-   local backend, err, code = backend_or_fail()
+   local backend, err, code = backend_or_fail(args)
    if not backend then return nil, err, code end
    local launch = require "bottle.launch"
    local found, cerr, ccode = launch.cleanup { backend = backend }
@@ -311,8 +321,8 @@ function commands.cleanup(args)
    return 0
 end
 
-function commands.doctor()
-   local backend, err, code = backend_or_fail()
+function commands.doctor(args)
+   local backend, err, code = backend_or_fail(args)
    if not backend then return nil, err, code end
    local checks, derr, dcode = require("bottle.launch").doctor { backend = backend }
    if not checks then return nil, derr, dcode end

@@ -9,7 +9,6 @@ local core = require "bottle.core"
 
 local M = {}
 
-M.ENV_FILE = "agent.env"
 
 -- The entries without literal values: what a plan or preflight may show.
 function M.entries(bottle)
@@ -72,33 +71,6 @@ function M.resolve(bottle, opts)
       end
    end
    return { literals = literals, secrets = secrets }
-end
-
--- Write `<dir>/agent.env` (mode 0600, never replacing a file) in Docker's
--- --env-file format: one NAME=value per line.  Docker takes everything after
--- the first "=" verbatim (no quoting, no escapes, trailing spaces kept), so
--- values are written as they are; the manifest has already refused values
--- with a newline, CR or NUL, which this format cannot hold.
--- → path | nil, message, code
-function M.write_env_file(dir, literals)
-   local lines = {}
-   for i, l in ipairs(literals) do
-      if type(l.name) ~= "string" or not l.name:match("^[A-Za-z_][A-Za-z0-9_]*$") then
-         error("literal " .. i .. " has no valid name", 2)
-      end
-      if type(l.value) ~= "string" then
-         error("literal " .. l.name .. " has no string value", 2)
-      end
-      if l.value:find("[\n\r%z]") then
-         return nil, "env " .. l.name .. ": the value contains a newline, carriage return or NUL, " ..
-            "which an env-file cannot hold", "invalid_env"
-      end
-      lines[#lines + 1] = l.name .. "=" .. l.value .. "\n"
-   end
-   local path = dir .. "/" .. M.ENV_FILE
-   local ok, msg, code = core.write_file(path, table.concat(lines), tonumber("600", 8))
-   if not ok then return nil, msg, code end
-   return path
 end
 
 return M

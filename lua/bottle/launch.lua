@@ -6,7 +6,6 @@
 -- raised error inside the backend, SIGINT/SIGTERM, or the end of the session
 -- all unwind the same way: agent, git gate, pipelock, networks, stage dir.
 local core = require "bottle.core"
-local env = require "bottle.env"
 local teardown = require "bottle.teardown"
 local progress_new = require("bottle.progress").new
 local backends = require "bottle.backend"
@@ -111,6 +110,7 @@ local function new_run(plan, opts)
    run.state = {
       plan = plan,
       stage = nil,
+      literals = run.literals,
       secrets = opts.secrets or {},
       identities = opts.identities or {},
       teardown = run.teardown,
@@ -128,6 +128,12 @@ local function new_run(plan, opts)
       return table.unpack(res, 1, res.n)
    end
    return run
+end
+
+-- The backend's method `name` as a plain function (a backend is an
+-- instance: every call is backend:name(...)).
+local function method(backend, name)
+   return function(...) return backend[name](backend, ...) end
 end
 
 -- Calls a backend function for `step`.  A raised error is contained (the
@@ -172,11 +178,10 @@ end
 -- The steps of `up`.  Each returns true | nil, "STEP: message", code.
 
 -- 1. The 0700 stage directory `<stage_root>/<slug>`, removal registered
---    first so that it runs last, then the 0600 env-file of literal values.
+--    first so that it runs last (the backend keeps its files there).
 local function make_stage(run)
-   local root, err, code = run.stage_root, nil, nil
-   local ok
-   ok, err, code = ensure_dir(root)
+   local root = run.stage_root
+   local ok, err, code = ensure_dir(root)
    if not ok then return nil, named("stage", err), code end
    local dir = root .. "/" .. run.plan.slug
    ok, err, code = core.mkdir(dir, DIR_MODE)
@@ -189,27 +194,29 @@ local function make_stage(run)
    end
    run.teardown:push("stage dir", function() return core.rmtree(dir) end)
    run.state.stage = { dir = dir }
-   local written
-   written, err, code = env.write_env_file(dir, run.literals)
-   if not written then return nil, named("stage", err), code end
-   run.state.stage.env_file = type(written) == "string" and written or dir .. "/agent.env"
    return true
 end
 
 -- 2. Checks that create nothing (engine, images, names, runtime).
 local function check_backend_ready(run)
-   return call(run, "prepare", run.step, "prepare", run.backend.prepare, run.plan, run.state)
+   local found, err, code = call(run, "prepare", run.step, "prepare", method(run.backend, "prepare"), run.plan,
+                                 run.state)
+   if not found then return nil, err, code end
+   -- What the backend found (the runtime it resolved "auto" to) goes into
+   -- the launch's state; the plan stays what was asked for.
+   if type(found) == "table" then run.state.runtime = found.runtime end
+   return found
 end
 
 -- 3. Networks, CA, pipelock, git gate, agent: the backend times each one
 --    through run.step and pushes each removal before it creates.
 local function bring_up(run)
-   return call(run, "up", run.backend.up, run.state, run.step)
+   return call(run, "up", method(run.backend, "up"), run.state, run.step)
 end
 
 -- 4. CA certificate, prompt, skills, git configuration inside the agent.
 local function provision(run)
-   return call(run, "provision", run.step, "provision", run.backend.provision, run.state)
+   return call(run, "provision", run.step, "provision", method(run.backend, "provision"), run.state)
 end
 
 -- 5. The mark that the launch finished: a detached bottle's launcher exits
@@ -233,8 +240,9 @@ local UP_STEPS = {
 }
 
 --- `L.up(plan, opts)` → result | nil, message, code.
--- opts: backend (module, required), secrets ({NAME = value}), literals (for
--- env.write_env_file), identities ({name = path}), detach, progress
+-- opts: backend (an instance from backend.new, required), secrets ({NAME =
+-- value}), literals ({ {name, value} }, handed to the backend in the state),
+-- identities ({name = path}), detach, progress
 -- (progress(step, fn, ...)), stage_root, log (log(line)), signals (install
 -- SIGINT/SIGTERM handlers), and for unit specs signal_pending/signal_clear/
 -- signal_hold.
@@ -272,7 +280,7 @@ function L.up(plan, opts)
    --    signal ends the session (the backend's attach returns "interrupted").
    if run.signal_pending() then return abort(run, nil, "interrupted") end
    local status
-   status, err, code = call(run, "attach", run.backend.attach, run.state)
+   status, err, code = call(run, "attach", method(run.backend, "attach"), run.state)
    if status == nil or status == false or run.signal_pending() then return abort(run, err, code) end
    result.status = status
    local ok, terr = unwind(run)
@@ -280,16 +288,17 @@ function L.up(plan, opts)
    return result
 end
 
---- `L.prepare(plan, opts)` → true | nil, "prepare: message", code.
+--- `L.prepare(plan, opts)` → found | nil, "prepare: message", code.
 -- The backend's checks alone (nothing is created), for the preflight shown
--- before the y/N question: it resolves plan.runtime.  `up` runs them again.
+-- before the y/N question: found is what the backend resolved
+-- ({runtime = "runc" | "runsc"}).  `up` runs them again.
 function L.prepare(plan, opts)
    if type(plan) ~= "table" then error("launch.prepare: plan must be a table", 2) end
    check_backend(opts)
    local run = new_run(plan, opts)
-   local ok, err, code = check_backend_ready(run)
-   if not ok then return abort(run, err, code) end
-   return true
+   local found, err, code = check_backend_ready(run)
+   if not found then return abort(run, err, code) end
+   return type(found) == "table" and found or {}
 end
 
 ---------------------------------------------------------------------------
@@ -309,7 +318,7 @@ function L.down(target, opts)
 
    local run = new_run({}, opts)
    local removed
-   removed, err, code = call(run, "down", opts.backend.down, target.all and { all = true } or { slug = target.slug })
+   removed, err, code = call(run, "down", method(opts.backend, "down"), target.all and { all = true } or { slug = target.slug })
    if not removed then
       if code ~= "not_found" then return nil, err, code end
       removed = {}
@@ -344,7 +353,7 @@ end
 -- created, containers} | nil, "list: message", code.
 function L.list(opts)
    check_backend(opts)
-   return call(new_run({}, opts), "list", opts.backend.list)
+   return call(new_run({}, opts), "list", method(opts.backend, "list"))
 end
 
 local function slug_set(entries)
@@ -381,7 +390,7 @@ function L.cleanup(opts)
    local run = new_run({}, opts)
 
    local live
-   live, err, code = call(run, "cleanup", opts.backend.list)
+   live, err, code = call(run, "cleanup", method(opts.backend, "list"))
    if not live then return nil, err, code end
    -- Stage directories without the launched mark belong to launches that
    -- never finished: the backend may count such a bottle as left behind
@@ -395,7 +404,7 @@ function L.cleanup(opts)
    end
 
    local report
-   report, err, code = call(run, "cleanup", opts.backend.cleanup,
+   report, err, code = call(run, "cleanup", method(opts.backend, "cleanup"),
                             { apply = opts.apply and true or false, unfinished = unfinished })
    if not report then return nil, err, code end
    if opts.apply and (#(report.containers or {}) > 0 or #(report.networks or {}) > 0) then
@@ -405,7 +414,7 @@ function L.cleanup(opts)
       for _ = 1, 2 do
          core.sleep(0.5)
          local again
-         again, err, code = call(run, "cleanup", opts.backend.cleanup, { apply = true, unfinished = unfinished })
+         again, err, code = call(run, "cleanup", method(opts.backend, "cleanup"), { apply = true, unfinished = unfinished })
          if not again then return nil, err, code end
          if #(again.containers or {}) == 0 and #(again.networks or {}) == 0 then break end
          for _, kind in ipairs { "containers", "networks", "slugs" } do
@@ -422,7 +431,7 @@ function L.cleanup(opts)
    local live_slugs = slug_set(live)
    if opts.apply then
       -- After removal: whatever has no resources now is an orphan.
-      live, err, code = call(run, "cleanup", opts.backend.list)
+      live, err, code = call(run, "cleanup", method(opts.backend, "list"))
       if not live then return nil, err, code end
       live_slugs, doomed = slug_set(live), {}
    end
@@ -454,7 +463,7 @@ end
 -- the backend's checks plus one for the stage directory root.
 function L.doctor(opts)
    check_backend(opts)
-   local checks, err, code = call(new_run({}, opts), "doctor", opts.backend.doctor, backend_opts(opts))
+   local checks, err, code = call(new_run({}, opts), "doctor", method(opts.backend, "doctor"), backend_opts(opts))
    if not checks then return nil, err, code end
    local root, rerr = resolve_stage_root(opts)
    local st = root and core.stat(root)
@@ -481,7 +490,7 @@ end
 function L.logs(slug, opts)
    check_backend(opts)
    if not valid_slug(slug) then return bad_slug(slug) end
-   return call(new_run({}, opts), "logs", opts.backend.logs, slug, backend_opts(opts))
+   return call(new_run({}, opts), "logs", method(opts.backend, "logs"), slug, backend_opts(opts))
 end
 
 return L

@@ -34,14 +34,32 @@ function M.slug_base(name)
    return s ~= "" and s or "agent"
 end
 
+-- The names of a bottle's parts, the same on every backend (a container on
+-- Docker, a Pod and its Service on Kubernetes); how a backend names its
+-- networks is its own business.
 local function names_for(slug)
    return {
       agent = "claude-bottle-" .. slug,
       pipelock = "claude-bottle-pipelock-" .. slug,
       git_gate = "claude-bottle-git-gate-" .. slug,
-      internal_network = "claude-bottle-net-" .. slug,
-      egress_network = "claude-bottle-egress-" .. slug,
    }
+end
+
+-- Where each image comes from: $BOTTLE_<ROLE>_IMAGE, else the default.
+-- Resolved once, here, for the plan and for `doctor`; no backend reads the
+-- environment for an image.  getenv defaults to os.getenv.
+M.IMAGE_VARS = { pipelock = "BOTTLE_PIPELOCK_IMAGE", agent = "BOTTLE_AGENT_IMAGE",
+                 git_gate = "BOTTLE_GIT_GATE_IMAGE", firewall = "BOTTLE_FIREWALL_IMAGE" }
+function M.images(getenv)
+   getenv = getenv or os.getenv
+   local defaults = { pipelock = M.PIPELOCK_IMAGE, agent = M.AGENT_IMAGE, git_gate = M.GIT_GATE_IMAGE,
+                      firewall = M.FIREWALL_IMAGE }
+   local out = {}
+   for role, var in pairs(M.IMAGE_VARS) do
+      local v = getenv(var)
+      out[role] = (v and v ~= "") and v or defaults[role]
+   end
+   return out
 end
 
 local function choose_agent(manifest, name)
@@ -150,16 +168,6 @@ function M.build(opts)
    for _, c in ipairs(bottle_changes) do changes[#changes + 1] = c end
    for _, c in ipairs(config_changes) do changes[#changes + 1] = c end
 
-   -- The order the docker backend runs them in: the agent is created before
-   -- the sidecar so that its CA provisioning overlaps pipelock's start.
-   local steps = { "networks" }
-   if tls then steps[#steps + 1] = "ca" end
-   steps[#steps + 1] = "agent"
-   steps[#steps + 1] = "pipelock"
-   if #git > 0 then steps[#steps + 1] = "git-gate" end
-   steps[#steps + 1] = "firewall"
-   for _, s in ipairs { "provision", "attach" } do steps[#steps + 1] = s end
-
    local ports, added_ports, seen_port = {}, {}, {}
    for _, p in ipairs(M.DEFAULT_PORTS) do ports[#ports + 1] = p; seen_port[p] = true end
    for _, p in ipairs(bottle.egress.ports or {}) do
@@ -211,7 +219,6 @@ function M.build(opts)
       skills = skills,
       git = git,
       policy_changes = changes,
-      steps = steps,
       command = command,
    }
 

@@ -25,7 +25,10 @@ local function push_policy(p)
    return table.concat(bits, ", ")
 end
 
-local function runtime_text(plan)
+local function runtime_text(plan, found)
+   if found and found.runtime then
+      return found.runtime == "runsc" and "runsc (gVisor)" or found.runtime
+   end
    if plan.runtime == "auto" then return "auto (gVisor runsc when the engine offers it, else runc)" end
    if plan.runtime == "runsc" then return "runsc (gVisor)" end
    return plan.runtime
@@ -33,7 +36,8 @@ end
 
 -- -> array of {label, value} rows (several rows may share an empty label);
 -- logs: the lines policies wrote with ctx.log, if any
-function M.rows(plan, logs)
+-- found: what the backend's checks resolved ({runtime}), when they ran
+function M.rows(plan, logs, found)
    local rows = {}
    local function add(label, value) rows[#rows + 1] = { label, value } end
    local function add_many(label, values, none)
@@ -47,7 +51,7 @@ function M.rows(plan, logs)
    add("image", plan.images.agent)
    add("pipelock", plan.images.pipelock)
    add("backend", plan.backend)
-   add("runtime", runtime_text(plan))
+   add("runtime", runtime_text(plan, found))
    local env = {}
    for _, e in ipairs(plan.env) do env[#env + 1] = ("%s (%s)"):format(e.name, e.kind) end
    add("env", #env > 0 and table.concat(env, ", ") or "none")
@@ -96,8 +100,8 @@ function M.rows(plan, logs)
 end
 
 -- colour: a function(text, kind) -> text, or nil for plain output
-function M.render(plan, colour, logs)
-   local rows = M.rows(plan, logs)
+function M.render(plan, colour, logs, found)
+   local rows = M.rows(plan, logs, found)
    local width = 0
    for _, r in ipairs(rows) do width = math.max(width, #r[1]) end
    local out = {}

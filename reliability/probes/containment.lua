@@ -23,7 +23,7 @@ local cjson = require "cjson"
 local tar = require "bottle.tar"
 local E = require "spec.helpers.e2e"
 local launch = require "bottle.launch"
-local docker = require "bottle.backend.docker"
+local docker = require("bottle.backend").new("docker")
 
 local C = {}
 
@@ -86,7 +86,6 @@ function C.setup(opts)
    -- The host listener's port is one pipelock may open (egress.ports), so
    -- only the address rule stands between pipelock's namespace and the host.
    ctx.port = 40000 + tonumber(core.random_hex(2), 16) % 20000
-   ctx.published_port = ctx.port + 1
    ctx.plan = E.plan { agent = opts.agent or "contain", ports = { 80, 443, ctx.port } }
    ctx.root = core.mkdtemp("/tmp/claude-bottle-containment.")
    local res, msg = launch.up(ctx.plan, { backend = docker, detach = true, stage_root = ctx.root, literals = {},
@@ -97,12 +96,12 @@ function C.setup(opts)
 
    -- addresses
    local agent = c:container_inspect(plan.names.agent)
-   ctx.agent_ip = agent.NetworkSettings.Networks[plan.names.internal_network].IPAddress
+   ctx.agent_ip = agent.NetworkSettings.Networks[E.internal_network(plan)].IPAddress
    ctx.agent_inspect = agent
    local pl = c:container_inspect(plan.names.pipelock)
-   ctx.pipelock_ip = pl.NetworkSettings.Networks[plan.names.internal_network].IPAddress
-   ctx.pipelock_egress_ip = pl.NetworkSettings.Networks[plan.names.egress_network].IPAddress
-   local net = c:network_inspect(plan.names.internal_network)
+   ctx.pipelock_ip = pl.NetworkSettings.Networks[E.internal_network(plan)].IPAddress
+   ctx.pipelock_egress_ip = pl.NetworkSettings.Networks[E.egress_network(plan)].IPAddress
+   local net = c:network_inspect(E.internal_network(plan))
    ctx.internal_gateway = net.IPAM and net.IPAM.Config and net.IPAM.Config[1] and net.IPAM.Config[1].Gateway
    ctx.upstream_ip = E.upstream_ip(plan)
    local up = c:container_inspect("claude-bottle-test-upstream")
@@ -136,9 +135,11 @@ function C.setup(opts)
    local pub = assert(c:container_create(ctx.published, {
       Image = E.AGENT_IMAGE, User = "0", Cmd = { "python3", "-m", "http.server", "80" },
       Labels = { [E.TEST_LABEL] = "1" }, ExposedPorts = { ["80/tcp"] = {} },
-      HostConfig = { PortBindings = { ["80/tcp"] = { { HostPort = tostring(ctx.published_port) } } } },
+      HostConfig = { PortBindings = { ["80/tcp"] = { { HostPort = "" } } } },   -- a free port, chosen by the engine
    }))
    assert(c:container_start(pub.Id))
+   local bound = assert(c:container_inspect(pub.Id)).NetworkSettings.Ports["80/tcp"]
+   ctx.published_port = assert(tonumber(bound and bound[1] and bound[1].HostPort), "no published port")
 
    -- a process in pipelock's own namespace, as pipelock's user: what the
    -- firewall there lets pipelock reach, whatever pipelock itself decides

@@ -23,6 +23,15 @@ function E.api()
    return assert(api_mod.new())
 end
 
+-- A docker backend instance, as the launcher makes one.
+function E.backend()
+   return assert(require("bottle.backend").new("docker"))
+end
+
+-- The docker backend's names for a bottle's networks.
+function E.internal_network(plan) return require("bottle.backend.docker.networks").internal(plan) end
+function E.egress_network(plan) return require("bottle.backend.docker.networks").egress(plan) end
+
 -- nil when the e2e specs can run, else why not (for pending()).
 function E.unavailable()
    local c, msg = api_mod.new()
@@ -63,8 +72,7 @@ function E.plan(opts)
    local tls = opts.tls ~= false
    local names = {
       agent = "claude-bottle-" .. slug, pipelock = "claude-bottle-pipelock-" .. slug,
-      git_gate = "claude-bottle-git-gate-" .. slug, internal_network = "claude-bottle-net-" .. slug,
-      egress_network = "claude-bottle-egress-" .. slug,
+      git_gate = "claude-bottle-git-gate-" .. slug,
    }
    local url = "http://" .. names.pipelock .. ":8888"
    local ca = tls and { sidecar_cert = "/etc/pipelock-ca.pem", sidecar_key = "/etc/pipelock-ca-key.pem",
@@ -78,9 +86,6 @@ function E.plan(opts)
       agent_env.NODE_EXTRA_CA_CERTS = ca.agent_cert
       agent_env.SSL_CERT_FILE, agent_env.REQUESTS_CA_BUNDLE, agent_env.GIT_SSL_CAINFO = bundle, bundle, bundle
    end
-   local steps = { "networks" }
-   if ca then steps[#steps + 1] = "ca" end
-   for _, s in ipairs { "agent", "pipelock", "firewall", "provision", "attach" } do steps[#steps + 1] = s end
    return {
       version = 1, slug = slug, agent = agent, bottle = "e2e", backend = "docker", runtime = "auto",
       labels = { ["claude-bottle"] = "1", ["claude-bottle.slug"] = slug, ["claude-bottle.agent"] = agent,
@@ -100,7 +105,6 @@ function E.plan(opts)
       skills = opts.skills or {},
       git = {},
       policy_changes = { "e2e policy: trusted_domains allowed.test, ssrf.ip_allowlist docker pools" },
-      steps = steps,
       command = opts.command or { "sh", "-c", "exit 0" },
    }
 end
@@ -135,7 +139,7 @@ end
 -- Puts the upstream on a bottle's egress network under the test host names.
 function E.connect_upstream(plan)
    local c = E.api()
-   return assert(c:call("connect the upstream", "POST", "/networks/" .. plan.names.egress_network .. "/connect",
+   return assert(c:call("connect the upstream", "POST", "/networks/" .. E.egress_network(plan) .. "/connect",
       { json = { Container = "claude-bottle-test-upstream",
                  EndpointConfig = { Aliases = { "allowed.test", "denied.test" } } } }))
 end
@@ -143,7 +147,7 @@ end
 -- The upstream's address on a bottle's egress network.
 function E.upstream_ip(plan)
    local info = assert(E.api():container_inspect("claude-bottle-test-upstream"))
-   local ep = info.NetworkSettings.Networks[plan.names.egress_network]
+   local ep = info.NetworkSettings.Networks[E.egress_network(plan)]
    return ep and ep.IPAddress
 end
 
@@ -194,8 +198,8 @@ end
 -- `step` is an up sub-step ("networks", "git-gate", ...) or "provision".
 function E.failing_at(backend, step)
    local b = setmetatable({}, { __index = backend })
-   b.up = function(state, progress)
-      return backend.up(state, function(name, fn, ...)
+   b.up = function(_, state, progress)
+      return backend:up(state, function(name, fn, ...)
          if name ~= step then return progress(name, fn, ...) end
          return progress(name, function(...)
             local ok, msg, code = fn(...)
@@ -204,9 +208,9 @@ function E.failing_at(backend, step)
          end, ...)
       end)
    end
-   b.provision = function(state)
-      if step ~= "provision" then return backend.provision(state) end
-      local ok, msg, code = backend.provision(state)
+   b.provision = function(_, state)
+      if step ~= "provision" then return backend:provision(state) end
+      local ok, msg, code = backend:provision(state)
       if not ok then return nil, msg, code end
       return nil, "injected failure", "injected"
    end

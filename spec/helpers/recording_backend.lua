@@ -1,4 +1,4 @@
--- A FAKE backend, for the unit specs of lua/bottle/launch.lua only.  It talks
+-- A FAKE backend instance, for the unit specs of lua/bottle/launch.lua only.  It talks
 -- to no engine: "creating" a network or a container adds an entry to
 -- `fake.resources`, removing it deletes the entry.  It implements the whole
 -- interface of docs/backends.md, records every call in `fake.calls` and every
@@ -16,6 +16,7 @@
 --   on_remove = function(label) end,     -- called by each teardown entry first; nil, msg fails it
 --   after_step = function(step) end,     -- called after each step succeeded
 --   exit_status = 0,       -- what attach returns
+--   order = { "networks", "ca", "pipelock", "git-gate", "agent" },  -- up's sub-steps
 -- }
 local R = {}
 
@@ -78,14 +79,13 @@ function R.new(opts)
       if opts.after_step then opts.after_step(step) end
    end
 
-   function fake.prepare(plan, state)
+   function fake:prepare(plan, state)
       record("prepare", plan, state)
       fake.state = state
       local msg, code = failure("prepare")
       if msg then return nil, msg, code end
-      if plan.runtime == "auto" then plan.runtime = "runc" end
       done("prepare")
-      return true
+      return { runtime = "runc" }
    end
 
    -- One sub-step of up: push the removal, create, then maybe fail (so a
@@ -122,14 +122,15 @@ function R.new(opts)
       return true
    end
 
-   function fake.up(state, progress)
+   function fake:up(state, progress)
       record("up", state, progress)
-      local names = state.plan.names
+      local plan = state.plan
+      local names = plan.names
       local steps = {
          networks = function()
             return resource_step(state, progress, "networks", "networks", {
-               { "network", names.internal_network, "internal" },
-               { "network", names.egress_network, "egress" } })
+               { "network", "claude-bottle-net-" .. plan.slug, "internal" },
+               { "network", "claude-bottle-egress-" .. plan.slug, "egress" } })
          end,
          ca = function() return ca_step(state, progress) end,
          pipelock = function()
@@ -145,8 +146,10 @@ function R.new(opts)
                { { "container", names.agent, "agent" } })
          end,
       }
-      for _, step in ipairs(state.plan.steps) do
-         if steps[step] then
+      -- Any order a backend may choose (launch must not depend on it); the
+      -- gate only for a plan with git remotes.
+      for _, step in ipairs(opts.order or { "networks", "ca", "pipelock", "git-gate", "agent" }) do
+         if steps[step] and (step ~= "git-gate" or (plan.git and #plan.git > 0)) then
             local ok, err, code = steps[step]()
             if not ok then return nil, err, code end
          end
@@ -154,7 +157,7 @@ function R.new(opts)
       return true
    end
 
-   function fake.provision(state)
+   function fake:provision(state)
       record("provision", state)
       local msg, code = failure("provision")
       if msg then return nil, msg, code end
@@ -162,12 +165,10 @@ function R.new(opts)
       return true
    end
 
-   function fake.attach(state)
+   function fake:attach(state)
       record("attach", state)
       fake.labels_at_attach = state.teardown:labels()
-      local f = io.open(state.stage.env_file, "r")
-      fake.env_file_at_attach = f and f:read("a")
-      if f then f:close() end
+      fake.literals_at_attach = state.literals
       if opts.in_step then opts.in_step("attach") end
       local msg, code = failure("attach")
       if msg then return nil, msg, code end
@@ -181,7 +182,7 @@ function R.new(opts)
       return set
    end
 
-   function fake.down(target)
+   function fake:down(target)
       record("down", target)
       local msg, code = failure("down")
       if msg then return nil, msg, code end
@@ -196,7 +197,7 @@ function R.new(opts)
       return removed
    end
 
-   function fake.list()
+   function fake:list()
       record("list")
       local msg, code = failure("list")
       if msg then return nil, msg, code end
@@ -215,7 +216,7 @@ function R.new(opts)
    end
 
    -- Leftovers: every resource of a slug that has no agent container.
-   function fake.cleanup(copts)
+   function fake:cleanup(copts)
       record("cleanup", copts)
       local msg, code = failure("cleanup")
       if msg then return nil, msg, code end
@@ -238,14 +239,14 @@ function R.new(opts)
       return report
    end
 
-   function fake.doctor()
+   function fake:doctor()
       record("doctor")
       local msg, code = failure("doctor")
       if msg then return nil, msg, code end
       return { { check = "fake engine reachable", ok = true, detail = "recording backend" } }
    end
 
-   function fake.logs(slug, lopts)
+   function fake:logs(slug, lopts)
       record("logs", slug, lopts)
       local msg, code = failure("logs")
       if msg then return nil, msg, code end

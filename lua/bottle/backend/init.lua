@@ -1,6 +1,8 @@
 -- Backend selection and the backend interface (docs/backends.md).  A backend
--- is a module of plain functions; launch.lua owns the ordering, rollback and
--- progress around them, so every backend fits the same shape.
+-- is an instance made by its module's `new(opts)`, with one method per
+-- interface function, called as backend:method(...) and holding no state
+-- outside itself; launch.lua owns the ordering, rollback and progress
+-- around them, so every backend fits the same shape.
 local B = {}
 
 -- Every function a backend must provide, in the order launch uses them.
@@ -17,12 +19,13 @@ local function known_names()
    return table.concat(names, ", ")
 end
 
---- Raises unless `mod` provides every interface function; returns `mod`.
+--- Raises unless `inst` provides every interface method; returns `inst`.
 -- `name` (optional) is used in the error.
-function B.check(mod, name)
+function B.check(inst, name)
    name = name or "?"
+   local mod = inst
    if type(mod) ~= "table" then
-      error(("backend %q: expected a module table, got %s"):format(name, type(mod)), 2)
+      error(("backend %q: expected a backend instance, got %s"):format(name, type(mod)), 2)
    end
    local missing = {}
    for _, fn in ipairs(B.INTERFACE) do
@@ -35,14 +38,23 @@ function B.check(mod, name)
    return mod
 end
 
---- `B.get(name)` → backend module | nil, message, "usage".
-function B.get(name)
-   if type(name) ~= "string" then error("backend.get: name must be a string", 2) end
+--- `B.names()` → the known backends' names, sorted.
+function B.names()
+   local names = {}
+   for name in pairs(B.KNOWN) do names[#names + 1] = name end
+   table.sort(names)
+   return names
+end
+
+--- `B.new(name, opts)` → a backend instance | nil, message, "usage".
+-- opts go to the backend's `new` (docker: client, images).
+function B.new(name, opts)
+   if type(name) ~= "string" then error("backend.new: name must be a string", 2) end
    local modname = B.KNOWN[name]
    if not modname then
       return nil, ("unknown backend %q (known: %s)"):format(name, known_names()), "usage"
    end
-   return B.check(require(modname), name)
+   return B.check(require(modname).new(opts or {}), name)
 end
 
 return B

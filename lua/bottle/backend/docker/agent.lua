@@ -8,6 +8,7 @@
 -- `--env-file` and `-e NAME`), so no value of the bottle's env ever appears in
 -- `docker inspect`.
 local resources = require "bottle.backend.docker.resources"
+local networks = require "bottle.backend.docker.networks"
 local limits = require "bottle.backend.docker.limits"
 
 local M = {}
@@ -31,14 +32,14 @@ function M.config(state)
       -- start anything before provisioning.
       Entrypoint = M.KEEP_ALIVE,
       Env = env_list(plan.agent_env),
-      Labels = resources.labels(plan, "agent", { [resources.DETACHED] = state.detach and "1" or "0" }),
+      Labels = resources.labels(state, "agent", { [resources.DETACHED] = state.detach and "1" or "0" }),
       HostConfig = limits.host_config(state, "agent", {
-         NetworkMode = plan.names.internal_network,
+         NetworkMode = networks.internal(plan),
          Init = true,
-         Runtime = plan.runtime ~= "auto" and plan.runtime or nil,
+         Runtime = state.runtime ~= "runc" and state.runtime or nil,
          RestartPolicy = { Name = "no" },
       }),
-      NetworkingConfig = { EndpointsConfig = { [plan.names.internal_network] = {} } },
+      NetworkingConfig = { EndpointsConfig = { [networks.internal(plan)] = {} } },
    }
    if #config.Env == 0 then config.Env = nil end
    return config

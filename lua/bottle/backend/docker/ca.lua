@@ -34,7 +34,7 @@ function M.create_call(state)
    return { "create container " .. name, "POST", "/containers/create", { query = { name = name }, json = {
       Image = plan.images.pipelock,
       Cmd = { "tls", "init", "--out", M.OUT_DIR },
-      Labels = resources.labels(plan, "ca"),
+      Labels = resources.labels(state, "ca"),
       HostConfig = { NetworkMode = "none", CapDrop = { "ALL" }, SecurityOpt = { "no-new-privileges" } },
    } } }
 end

@@ -13,6 +13,7 @@ local tar = require "bottle.tar"
 local firewall = require "bottle.firewall"
 local gitgate = require "bottle.gitgate"
 local resources = require "bottle.backend.docker.resources"
+local networks = require "bottle.backend.docker.networks"
 local api_mod = require "bottle.backend.docker.api"
 
 local M = {}
@@ -24,21 +25,22 @@ M.PROXY_PORT = 8888
 
 local MODE_644 = tonumber("644", 8)
 
---- The helper's image: plan.images.firewall, else $BOTTLE_FIREWALL_IMAGE, else the default.
+--- The helper's image: plan.images.firewall (resolved by the launcher), else the default.
 function M.image(plan)
-   return (plan.images and plan.images.firewall) or os.getenv("BOTTLE_FIREWALL_IMAGE") or M.DEFAULT_IMAGE
+   return (plan.images and plan.images.firewall) or M.DEFAULT_IMAGE
 end
 
 function M.helper_name(plan, target_role)
    return ("claude-bottle-fw-%s-%s"):format(target_role, plan.slug)
 end
 
-function M.helper_config(plan, target)
+function M.helper_config(state, target)
+   local plan = state.plan
    return {
       Image = M.image(plan),
       Entrypoint = { "/bin/sh", firewall.HELPER_DIR .. "/apply.sh" },
       User = "0:0",
-      Labels = resources.labels(plan, M.ROLE),
+      Labels = resources.labels(state, M.ROLE),
       HostConfig = {
          NetworkMode = "container:" .. target,
          CapDrop = { "ALL" },
@@ -108,7 +110,7 @@ end
 -- the sidecars' addresses on it.
 function M.facts(api, state)
    local plan = state.plan
-   local net, msg, code = api:network_inspect(plan.names.internal_network)
+   local net, msg, code = api:network_inspect(networks.internal(plan))
    if not net then return nil, msg, code end
    local subnet
    for _, cfg in ipairs((net.IPAM or {}).Config or {}) do
@@ -119,12 +121,12 @@ function M.facts(api, state)
    local info
    info, msg, code = api:container_inspect(plan.names.pipelock)
    if not info then return nil, msg, code end
-   facts.pipelock_ip = address_on(info, plan.names.internal_network)
+   facts.pipelock_ip = address_on(info, networks.internal(plan))
    if not facts.pipelock_ip then return nil, "pipelock has no address on the internal network", "engine" end
    if plan.git and #plan.git > 0 then
       info, msg, code = api:container_inspect(plan.names.git_gate)
       if not info then return nil, msg, code end
-      facts.gate_ip = address_on(info, plan.names.internal_network)
+      facts.gate_ip = address_on(info, networks.internal(plan))
       if not facts.gate_ip then return nil, "the git gate has no address on the internal network", "engine" end
    end
    return facts
@@ -204,7 +206,7 @@ function M.run_helpers(api, state, sets)
    for i, set in ipairs(sets) do
       names[i] = M.helper_name(plan, set.role)
       calls[i] = { "create container " .. names[i], "POST", "/containers/create",
-                   { query = { name = names[i] }, json = M.helper_config(plan, set.target) } }
+                   { query = { name = names[i] }, json = M.helper_config(state, set.target) } }
    end
    local function remove_all()
       local rm = {}

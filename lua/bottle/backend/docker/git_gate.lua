@@ -9,6 +9,7 @@ local core = require "bottle.core"
 local tar = require "bottle.tar"
 local gitgate = require "bottle.gitgate"
 local resources = require "bottle.backend.docker.resources"
+local networks = require "bottle.backend.docker.networks"
 local limits = require "bottle.backend.docker.limits"
 
 local M = {}
@@ -18,21 +19,21 @@ M.DEFAULT_IMAGE = "claude-bottle-git-gate:latest"
 M.READY_TIMEOUT = tonumber(os.getenv("BOTTLE_GIT_GATE_READY_TIMEOUT") or "") or 20
 M.POLL_INTERVAL = 0.05
 
---- The gate's image: plan.images.git_gate, else $BOTTLE_GIT_GATE_IMAGE, else the default.
+--- The gate's image: plan.images.git_gate (resolved by the launcher), else the default.
 function M.image(plan)
-   return (plan.images and plan.images.git_gate) or os.getenv("BOTTLE_GIT_GATE_IMAGE") or M.DEFAULT_IMAGE
+   return (plan.images and plan.images.git_gate) or M.DEFAULT_IMAGE
 end
 
 function M.config(state)
    local plan = state.plan
-   local internal = plan.names.internal_network
+   local internal = networks.internal(plan)
    local extra = gitgate.extra_hosts(plan.git)
    return {
       Image = M.image(plan),
       -- The image's own entrypoint is replaced: the gate runs only what we rendered.
       Entrypoint = { "/bin/sh", gitgate.ENTRYPOINT },
       User = ("%d:%d"):format(gitgate.UID, gitgate.GID),
-      Labels = resources.labels(plan, M.ROLE),
+      Labels = resources.labels(state, M.ROLE),
       HostConfig = limits.host_config(state, "git-gate", {
          NetworkMode = internal,
          ExtraHosts = #extra > 0 and extra or nil,
@@ -123,7 +124,7 @@ function M.create(api, state)
    state.docker.git_gate_id = id
    ok, msg, code = api:archive_put(id, "/", stream)
    if not ok then return nil, msg, code end
-   ok, msg, code = api:network_connect(plan.names.egress_network, id)
+   ok, msg, code = api:network_connect(networks.egress(plan), id)
    if not ok then return nil, msg, code end
    ok, msg, code = api:container_start(id, name)
    if not ok then return nil, msg, code end

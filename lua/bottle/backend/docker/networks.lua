@@ -6,10 +6,15 @@ local resources = require "bottle.backend.docker.resources"
 
 local M = {}
 
+--- The bottle's network names, from its slug (the plan names no network:
+-- how a backend connects its parts is its own business).
+function M.internal(plan) return "claude-bottle-net-" .. plan.slug end
+function M.egress(plan) return "claude-bottle-egress-" .. plan.slug end
+
 function M.specs(plan)
    return {
-      { name = plan.names.internal_network, role = "network-internal", internal = true },
-      { name = plan.names.egress_network, role = "network-egress", internal = false },
+      { name = M.internal(plan), role = "network-internal", internal = true },
+      { name = M.egress(plan), role = "network-egress", internal = false },
    }
 end
 
@@ -27,7 +32,7 @@ function M.calls(state)
    for i, n in ipairs(M.specs(plan)) do
       calls[i] = { "create network " .. n.name, "POST", "/networks/create", { json = {
          Name = n.name, Driver = "bridge", Internal = n.internal, CheckDuplicate = true,
-         Labels = resources.labels(plan, n.role),
+         Labels = resources.labels(state, n.role),
          -- Internal only keeps traffic from being forwarded: the host still
          -- holds the bridge's gateway address, and every service on the
          -- host listening on 0.0.0.0 would answer the agent there (INPUT,

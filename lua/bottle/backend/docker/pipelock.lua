@@ -15,6 +15,7 @@ local core = require "bottle.core"
 local cjson = require "cjson"
 local tar = require "bottle.tar"
 local resources = require "bottle.backend.docker.resources"
+local networks = require "bottle.backend.docker.networks"
 local limits = require "bottle.backend.docker.limits"
 local tail = require("bottle.backend.docker.ca").tail
 
@@ -50,12 +51,12 @@ function M.config(state)
       Image = plan.images.pipelock,
       Cmd = { "run", "--config", plan.pipelock.config_path, "--listen", "0.0.0.0:" .. M.PORT },
       User = M.USER,
-      Labels = resources.labels(plan, "pipelock"),
+      Labels = resources.labels(state, "pipelock"),
       HostConfig = limits.host_config(state, "pipelock", {
-         NetworkMode = plan.names.internal_network,
+         NetworkMode = networks.internal(plan),
          RestartPolicy = { Name = "no" },
       }),
-      NetworkingConfig = { EndpointsConfig = { [plan.names.internal_network] = {} } },
+      NetworkingConfig = { EndpointsConfig = { [networks.internal(plan)] = {} } },
    }
 end
 
@@ -143,7 +144,7 @@ function M.create(api, state)
    local ok
    ok, msg, code = api:archive_put(id, "/", tar.pack(M.files(state)))
    if not ok then return nil, msg, code end
-   ok, msg, code = api:network_connect(plan.names.egress_network, id)
+   ok, msg, code = api:network_connect(networks.egress(plan), id)
    if not ok then return nil, msg, code end
    ok, msg, code = api:container_start(id, name)
    if not ok then return nil, msg, code end

@@ -52,23 +52,23 @@ function M.launcher_alive(id)
    return M.launcher_id(pid) == id
 end
 
--- Labels every resource of one launch gets on top of the plan's: whether it
--- was launched detached, and which process launches it (set by up).
-local launch_labels = {}
-
-function M.set_launch_labels(slug, detached)
-   launch_labels[slug] = { [M.DETACHED] = detached and "1" or "0", [M.LAUNCHER] = M.launcher_id() }
+-- The labels every resource of one launch gets on top of the plan's: whether
+-- it was launched detached, and which process launches it.  Kept in the
+-- launch's state (state.docker.launch_labels), never in the module.
+function M.launch_labels(detached)
+   return { [M.DETACHED] = detached and "1" or "0", [M.LAUNCHER] = M.launcher_id() }
 end
 
--- labels(plan, role [, extra]) → a fresh table: the plan's labels, the role,
+-- labels(state, role [, extra]) → a fresh table: the plan's labels, the role,
 -- the launch's labels.
-function M.labels(plan, role, extra)
+function M.labels(state, role, extra)
+   local plan = state.plan
    local out = {}
    for k, v in pairs(plan.labels or {}) do out[k] = tostring(v) end
    out[M.LABEL] = "1"
    out[M.SLUG] = plan.slug
    out[M.ROLE] = role
-   for k, v in pairs(launch_labels[plan.slug] or {}) do out[k] = v end
+   for k, v in pairs(state.docker and state.docker.launch_labels or {}) do out[k] = v end
    for k, v in pairs(extra or {}) do out[k] = v end
    return out
 end

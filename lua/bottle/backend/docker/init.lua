@@ -16,6 +16,7 @@ local firewall = require "bottle.backend.docker.firewall"
 local limits = require "bottle.backend.docker.limits"
 local bottle_state = require "bottle.backend.docker.bottle_state"
 local dns_probe = require "bottle.backend.docker.dns_probe"
+local env_file = require "bottle.backend.docker.env_file"
 
 local M = {}
 
@@ -33,18 +34,29 @@ local function version_at_least(v, min)
    return a1 > b1 or (a1 == b1 and a2 >= b2)
 end
 
--- One client per process (the endpoint comes from DOCKER_HOST).
-local client
-local function api()
-   if client then return client end
-   local c, msg, code = api_mod.new()
-   if not c then return nil, msg, code end
-   client = c
-   return client
+-- An instance: its own engine client and the images `doctor` checks; no
+-- state outside it, so two instances (two engines) never share anything.
+local Docker = {}
+Docker.__index = Docker
+
+--- M.new(opts) → a docker backend instance.
+-- opts.client: an engine client (bottle.backend.docker.api; specs pass one
+-- with fakes), made from DOCKER_HOST on first use otherwise.
+-- opts.images: {pipelock, agent, git_gate, firewall} for `doctor`, which has
+-- no plan (the launcher resolves them once, above the backend).
+function M.new(opts)
+   opts = opts or {}
+   if type(opts) ~= "table" then error("docker.new: opts must be a table", 2) end
+   return setmetatable({ client = opts.client, images = opts.images or {} }, Docker)
 end
 
--- For specs: use another client (e.g. one with a different endpoint).
-function M.set_client(c) client = c end
+function Docker:api()
+   if self.client then return self.client end
+   local c, msg, code = api_mod.new()
+   if not c then return nil, msg, code end
+   self.client = c
+   return c
+end
 
 local function unreachable(msg, code)
    local ep = api_mod.endpoint()
@@ -83,8 +95,8 @@ end
 ---------------------------------------------------------------------------
 -- prepare: checks only, all at once.
 
-function M.prepare(plan, state)
-   local c, msg, code = api()
+function Docker:prepare(plan, state)
+   local c, msg, code = self:api()
    if not c then return nil, msg, code end
    local v
    v, msg, code = check_engine(c)
@@ -119,7 +131,7 @@ function M.prepare(plan, state)
    for _, name in ipairs(container_names) do
       add({ "name", "container", name }, { "inspect container " .. name, "GET", "/containers/" .. name .. "/json" })
    end
-   for _, name in ipairs { plan.names.internal_network, plan.names.egress_network } do
+   for _, name in ipairs { networks.internal(plan), networks.egress(plan) } do
       add({ "name", "network", name }, { "inspect network " .. name, "GET", "/networks/" .. name })
    end
 
@@ -163,24 +175,27 @@ function M.prepare(plan, state)
          :format(tostring(info.Driver)), "not_ready"
    end
 
+   -- What prepare found, for launch to keep in the state: the plan is not
+   -- changed (it says what was asked for, "auto" included).
    local runtimes = info.Runtimes or {}
-   if plan.runtime == "auto" then
-      plan.runtime = runtimes.runsc and "runsc" or "runc"
-   elseif not runtimes[plan.runtime] then
+   local runtime = plan.runtime or "auto"
+   if runtime == "auto" then
+      runtime = runtimes.runsc and "runsc" or "runc"
+   elseif not runtimes[runtime] then
       local have = {}
       for name in pairs(runtimes) do have[#have + 1] = name end
       table.sort(have)
-      return nil, ("the engine has no %s runtime (it has: %s)"):format(plan.runtime, table.concat(have, ", ")),
+      return nil, ("the engine has no %s runtime (it has: %s)"):format(runtime, table.concat(have, ", ")),
          "not_ready"
    end
-   return true
+   return { runtime = runtime }
 end
 
 ---------------------------------------------------------------------------
 -- up: networks (+ CA container), CA, agent, pipelock, git gate.
 
-function M.up(state, progress)
-   local c, msg, code = api()
+function Docker:up(state, progress)
+   local c, msg, code = self:api()
    if not c then return nil, msg, code end
    local plan = state.plan
    state.docker = state.docker or {}
@@ -190,7 +205,10 @@ function M.up(state, progress)
    -- teardown must undo them backwards (agent, git gate, pipelock, CA
    -- container, networks). A remover checks the slug label, so one whose
    -- resource was never made, or belongs to someone else, removes nothing.
-   resources.set_launch_labels(plan.slug, state.detach)
+   state.docker.launch_labels = resources.launch_labels(state.detach)
+   local ok
+   ok, msg, code = env_file.write(state)
+   if not ok then return nil, msg, code end
    local git_gate
    if with_git then
       local loaded, mod = pcall(require, "bottle.backend.docker.git_gate")
@@ -206,7 +224,6 @@ function M.up(state, progress)
 
    -- The CA container needs no network: it is created and started alongside
    -- the networks, and the ca step collects what it made.
-   local ok
    ok, msg, code = progress("networks", function()
       local calls = networks.calls(state)
       if plan.ca then calls[#calls + 1] = ca.create_call(state) end
@@ -244,8 +261,8 @@ function M.up(state, progress)
    return progress("firewall", firewall.apply, c, state)
 end
 
-function M.provision(state)
-   local c, msg, code = api()
+function Docker:provision(state)
+   local c, msg, code = self:api()
    if not c then return nil, msg, code end
    state.docker = state.docker or {}
    if not state.docker.agent_id then
@@ -259,7 +276,7 @@ end
 
 -- The argv for `docker exec`: literals through the 0600 env-file, secrets
 -- by name only (their values travel in the child's environment).
-function M.attach_argv(state)
+function Docker.attach_argv(state)
    local plan = state.plan
    local argv = { "docker", "exec", "-i" }
    if core.isatty(0) and core.isatty(1) then argv[#argv + 1] = "-t" end
@@ -282,15 +299,15 @@ end
 -- Seconds a signalled session gets to end on SIGTERM before SIGKILL.
 M.ATTACH_GRACE = 2
 
-function M.attach(state)
-   return core.spawn(M.attach_argv(state), { env = state.secrets or {}, signal_grace = M.ATTACH_GRACE })
+function Docker:attach(state)
+   return core.spawn(Docker.attach_argv(state), { env = state.secrets or {}, signal_grace = M.ATTACH_GRACE })
 end
 
 ---------------------------------------------------------------------------
 -- down, list, cleanup: found by label.
 
-function M.down(target)
-   local c, msg, code = api()
+function Docker:down(target)
+   local c, msg, code = self:api()
    if not c then return nil, msg, code end
    local found
    found, msg, code = resources.find(c, not target.all and target.slug or nil)
@@ -334,8 +351,8 @@ local function by_slug(found)
    return bottles, order
 end
 
-function M.list()
-   local c, msg, code = api()
+function Docker:list()
+   local c, msg, code = self:api()
    if not c then return nil, msg, code end
    local found
    found, msg, code = resources.find(c)
@@ -385,9 +402,9 @@ local function alive(b, unfinished)
    return not checked   -- attached: alive only if nobody can say its launcher died
 end
 
-function M.cleanup(opts)
+function Docker:cleanup(opts)
    opts = opts or {}
-   local c, msg, code = api()
+   local c, msg, code = self:api()
    if not c then return nil, msg, code end
    local found
    found, msg, code = resources.find(c)
@@ -452,8 +469,7 @@ local function dns_checks(c, version, image, add)
        { optional = true })
 end
 
-function M.doctor(opts)
-   opts = opts or {}
+function Docker:doctor()
    local checks = {}
    local function add(check, ok, detail, extra)
       local entry = { check = check, ok = ok and true or false, detail = detail }
@@ -465,7 +481,7 @@ function M.doctor(opts)
       add("engine reachable", false, emsg)
       return checks
    end
-   local c = api()
+   local c = self:api()
    local v, msg = c:engine_version()
    if not v then
       add("engine reachable", false, ep.name .. ": " .. tostring(msg))
@@ -474,14 +490,8 @@ function M.doctor(opts)
    add("engine reachable", true, ("%s: Docker Engine %s"):format(ep.name, printable_version(v.Version)))
    add("API version", version_at_least(v.ApiVersion, M.MIN_API_VERSION),
        ("%s (needs %s or later)"):format(tostring(v.ApiVersion), M.MIN_API_VERSION))
-   local images = {
-      pipelock = (opts.images and opts.images.pipelock) or os.getenv("BOTTLE_PIPELOCK_IMAGE") or M.DEFAULT_IMAGES.pipelock,
-      agent = (opts.images and opts.images.agent) or os.getenv("BOTTLE_AGENT_IMAGE") or M.DEFAULT_IMAGES.agent,
-   }
-   images.git_gate = (opts.images and opts.images.git_gate) or os.getenv("BOTTLE_GIT_GATE_IMAGE")
-      or M.DEFAULT_IMAGES.git_gate
-   images.firewall = (opts.images and opts.images.firewall) or os.getenv("BOTTLE_FIREWALL_IMAGE")
-      or M.DEFAULT_IMAGES.firewall
+   local images = {}
+   for role, default in pairs(M.DEFAULT_IMAGES) do images[role] = self.images[role] or default end
    for _, role in ipairs { "pipelock", "agent", "firewall", "git_gate" } do
       local img, _, icode = c:image_inspect(images[role])
       add(role:gsub("_", " ") .. " image present", img ~= nil,
@@ -502,9 +512,9 @@ end
 -- logs(slug, opts): pipelock's decision log (its JSON lines on stdout).
 -- opts.on_line(line) hears each line; opts.follow keeps streaming until the
 -- sidecar stops or on_line returns false.
-function M.logs(slug, opts)
+function Docker:logs(slug, opts)
    opts = opts or {}
-   local c, msg, code = api()
+   local c, msg, code = self:api()
    if not c then return nil, msg, code end
    local found
    found, msg, code = resources.find(c, slug)
@@ -533,6 +543,7 @@ function M.logs(slug, opts)
 end
 
 M.version_at_least = version_at_least
+M.attach_argv = Docker.attach_argv
 M._json = cjson
 
 return M
