@@ -80,7 +80,7 @@ test-e2e: $(CORE)
 
 # luacheck (Debian's lua-check) over the Lua tree, shellcheck over the shell
 # scripts; .luacheckrc says what is checked and how.
-SHELL_SCRIPTS = $(wildcard images/test/*.sh images/*/*.sh)
+SHELL_SCRIPTS = $(wildcard images/test/*.sh images/*/*.sh lua/bottle/*/*.sh)
 lint:
 	luacheck --no-color -q .
 	shellcheck -x $(SHELL_SCRIPTS)
@@ -137,7 +137,7 @@ deps:
 
 install: $(CORE)
 	install -D -m755 $(CORE) $(DESTDIR)$(INST_LIBDIR)/bottle/core.so
-	cd lua && find bottle -name '*.lua' -exec install -D -m644 {} $(DESTDIR)$(INST_LUADIR)/{} \;
+	cd lua && find bottle \( -name '*.lua' -o -name '*.sh' \) -exec install -D -m644 {} $(DESTDIR)$(INST_LUADIR)/{} \;
 	sed '1s|.*|#!/usr/bin/env $(LUA)|' bin/bottle > bottle.tmp && \
 	  install -D -m755 bottle.tmp $(DESTDIR)$(INST_BINDIR)/bottle && rm -f bottle.tmp
 

@@ -60,6 +60,7 @@ build = {
       ["bottle.progress"] = "lua/bottle/progress.lua",
       ["bottle.tar"] = "lua/bottle/tar.lua",
       ["bottle.firewall"] = "lua/bottle/firewall.lua",
+      ["bottle.shipped"] = "lua/bottle/shipped.lua",
       ["bottle.limits"] = "lua/bottle/limits.lua",
       ["bottle.teardown"] = "lua/bottle/teardown.lua",
       ["bottle.backend"] = "lua/bottle/backend/init.lua",
@@ -79,6 +80,15 @@ build = {
       ["bottle.backend.docker.resources"] = "lua/bottle/backend/docker/resources.lua",
       ["bottle.backend.docker.stream"] = "lua/bottle/backend/docker/stream.lua",
    },
-   install = { bin = { ["bottle"] = "bin/bottle" } },
+   install = {
+      bin = { ["bottle"] = "bin/bottle" },
+      -- shell scripts read beside their modules (bottle.shipped): each lands
+      -- in the directory named after its module, under its own file name
+      lua = {
+         ["bottle.firewall.apply"] = "lua/bottle/firewall/apply.sh",
+         ["bottle.gitgate.access-hook"] = "lua/bottle/gitgate/access-hook.sh",
+         ["bottle.gitgate.pre-receive"] = "lua/bottle/gitgate/pre-receive.sh",
+      },
+   },
    copy_directories = { "docs", "examples" },
 }

@@ -1,6 +1,6 @@
--- The rockspec installs every module under lua/ (a module missing from it
--- works from the checkout and breaks `luarocks install`), and names no file
--- that is not there.
+-- The rockspec installs every module and shipped script under lua/ (one
+-- missing from it works from the checkout and breaks `luarocks install`),
+-- and names no file that is not there.
 local function read(path)
    local f = assert(io.open(path, "rb"))
    local d = f:read("a")
@@ -9,7 +9,7 @@ local function read(path)
 end
 
 local function lua_files()
-   local p = assert(io.popen("cd lua && find bottle -name '*.lua' | sort"))
+   local p = assert(io.popen("cd lua && find bottle \\( -name '*.lua' -o -name '*.sh' \\) | sort"))
    local out = {}
    for line in p:lines() do out[#out + 1] = "lua/" .. line end
    p:close()
@@ -19,12 +19,12 @@ end
 describe("claude-bottle-scm-1.rockspec", function()
    local text = read("claude-bottle-scm-1.rockspec")
    local listed = {}
-   for module, path in text:gmatch('%["([%w_.]+)"%]%s*=%s*"(lua/[^"]+%.lua)"') do listed[path] = module end
+   for module, path in text:gmatch('%["([%w_.-]+)"%]%s*=%s*"(lua/[^"]+%.%a+)"') do listed[path] = module end
 
    it("lists every Lua module under lua/, under its require name", function()
       local missing = {}
       for _, path in ipairs(lua_files()) do
-         local want = path:gsub("^lua/", ""):gsub("%.lua$", ""):gsub("/init$", ""):gsub("/", ".")
+         local want = path:gsub("^lua/", ""):gsub("%.%a+$", ""):gsub("/init$", ""):gsub("/", ".")
          if listed[path] ~= want then missing[#missing + 1] = path .. " as " .. want end
       end
       assert.are.same({}, missing)

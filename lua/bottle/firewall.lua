@@ -7,7 +7,13 @@
 -- Every chain's policy is drop: what is not accepted below is dropped (or,
 -- going out, refused) and counted.  Addresses are checked here before they reach nft's text, so
 -- nothing from a plan can change the ruleset's meaning.
+local shipped = require "bottle.shipped"
+
 local M = {}
+
+-- The helper's script is a shell file beside this module
+-- (lua/bottle/firewall/apply.sh, installed with the rock and linted).
+local function script(name) return shipped.read("bottle.firewall", name) end
 
 M.TABLE = "claude_bottle"          -- inet family: one table for IPv4 and IPv6
 M.DNS_STUB = "127.0.0.11"          -- Docker's embedded resolver inside a namespace
@@ -230,20 +236,7 @@ end
 -- /etc/hosts, as the gate sees them), then print the table for `verify`.
 -- Fixed text: every variable part arrives in the two files beside it.
 M.HELPER_DIR = "/run/claude-bottle-firewall"
-M.HELPER_SCRIPT = [[
-set -eu
-dir=/run/claude-bottle-firewall
-nft -f "$dir/rules.nft"
-while read -r host port; do
-   addrs=$(getent ahostsv4 "$host" | cut -d' ' -f1 | sort -u)
-   if [ -z "$addrs" ]; then
-      echo "cannot resolve $host from the git gate, so it could not reach it: check the name, or give its address in extra_hosts" >&2
-      exit 3
-   fi
-   for a in $addrs; do nft add element inet claude_bottle upstreams "{ $a . $port }"; done
-done < "$dir/resolve"
-nft list table inet claude_bottle
-]]
+M.HELPER_SCRIPT = script("apply.sh")
 
 --- Does `listing` (the output of `nft list table inet claude_bottle`) show
 -- the table with all three hooks dropping by default, and, when given, the
