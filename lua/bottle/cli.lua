@@ -303,7 +303,8 @@ function commands.cleanup(args)
    for _, kind in ipairs { "containers", "networks", "stage_dirs" } do
       for _, item in ipairs(found[kind] or {}) do
          total = total + 1
-         say("left behind: %s %s", kind:gsub("s$", ""):gsub("_", " "), type(item) == "table" and (item.name or item.path or item.slug) or item)
+         local what = type(item) == "table" and (item.name or item.path or item.slug) or item
+         say("left behind: %s %s", kind:gsub("s$", ""):gsub("_", " "), what)
       end
    end
    if total == 0 then

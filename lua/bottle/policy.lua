@@ -924,7 +924,7 @@ function M.run_plan(policies, plan, ctx)
          local r, err = call_hook(p, "plan", copy_in(plan), ctx, env_names)
          if not r then return nil, err, "invalid_policy" end
          local v, reason = r[1], r[2]
-         if v == true or (v == nil and reason == nil) then
+         if v == true or (v == nil and reason == nil) then -- luacheck: ignore 542
             -- allowed
          elseif (v == nil or v == false) and type(reason) == "string" then
             return nil, format("policy %s: refused the launch: %s", p.file, printable(reason, 500)),
