@@ -16,7 +16,7 @@ local PIPELOCK = os.getenv("BOTTLE_PIPELOCK_IMAGE") or "claude-bottle-test/pipel
 local FIREWALL = os.getenv("BOTTLE_FIREWALL_IMAGE") or "claude-bottle-test/firewall:latest"
 local AGENT = os.getenv("BOTTLE_AGENT_IMAGE") or "claude-bottle-test/agent:latest"
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local q = require("testlib.util").q
 
 local function run(cmd)
    local p = assert(io.popen(cmd .. " 2>&1"))

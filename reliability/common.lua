@@ -15,7 +15,7 @@ package.cpath = R.ROOT .. "/build/?.so;" .. package.cpath
 
 local core = require "bottle.core"
 local cjson = require "cjson"
-local E = require "spec.helpers.e2e"
+local E = require "testlib.e2e"
 R.E = E
 R.core = core
 R.cjson = cjson

@@ -9,9 +9,9 @@ if ROOT:sub(1, 1) ~= "/" then ROOT = (os.getenv("PWD") or ".") .. "/" .. ROOT en
 package.path = ROOT .. "/?.lua;" .. ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;" .. package.path
 package.cpath = ROOT .. "/build/?.so;" .. package.cpath
 local core = require "bottle.core"
-local E = require "spec.helpers.e2e"
+local E = require "testlib.e2e"
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local q = require("testlib.util").q
 local function say(fmt, ...) io.stdout:write(("\n== " .. fmt .. "\n"):format(...)) end
 
 -- 1. The images (cached: a second run does not rebuild).

@@ -9,7 +9,7 @@
 -- reliability/probes/containment.lua (reliability/containment.lua prints the
 -- same as a figure).  Pending (with the reason) without dockerd, the test
 -- images, python3 or root (the DNS check captures on the host's interfaces).
-local E = require "spec.helpers.e2e"
+local E = require "testlib.e2e"
 
 local unavailable = E.unavailable()
 if not unavailable and os.execute("command -v python3 >/dev/null && command -v ip >/dev/null") ~= true then

@@ -3,7 +3,7 @@
 -- through `bottle list` (plain and --json).
 local core = require "bottle.core"
 local cjson = require "cjson"
-local E = require "spec.helpers.e2e"
+local E = require "testlib.e2e"
 local launch = require "bottle.launch"
 local docker = require("bottle.backend").new("docker")
 

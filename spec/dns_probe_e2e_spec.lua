@@ -4,7 +4,7 @@
 -- see a leak would fail here; then the real probe, which must find none on
 -- an engine that bottles can trust; and `doctor` reporting both findings.
 local core = require "bottle.core"
-local E = require "spec.helpers.e2e"
+local E = require "testlib.e2e"
 local launch = require "bottle.launch"
 local P = require "bottle.backend.docker.dns_probe"
 local docker = require("bottle.backend").new("docker")

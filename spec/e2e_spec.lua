@@ -4,7 +4,7 @@
 -- Each spec is pending (with the reason) when dockerd or the images are absent.
 local core = require "bottle.core"
 local cjson = require "cjson"
-local E = require "spec.helpers.e2e"
+local E = require "testlib.e2e"
 local launch = require "bottle.launch"
 local docker = require("bottle.backend").new("docker")
 
@@ -32,11 +32,7 @@ local function down(plan, root)
    return launch.down({ slug = plan.slug }, { backend = docker, stage_root = root })
 end
 
-local function read(path)
-   local f = io.open(path, "rb")
-   if not f then return nil end
-   local d = f:read("a"); f:close(); return d
-end
+local read = require("testlib.util").read
 
 describe("#e2e", function()
    teardown(function() E.finish() end)

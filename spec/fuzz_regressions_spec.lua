@@ -10,12 +10,7 @@ local core = require "bottle.core"
 
 local FUZZ = "fuzz"
 
-local function read(path)
-   local f = assert(io.open(path, "rb"))
-   local d = f:read("a")
-   f:close()
-   return d
-end
+local read = require("testlib.util").read
 
 -- Inputs of one target: {name, data}, seeds first.
 local function inputs(target)

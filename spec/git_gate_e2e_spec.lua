@@ -13,7 +13,7 @@ local new_teardown = require("bottle.teardown").new
 local gitgate = require "bottle.gitgate"
 local git_gate = require "bottle.backend.docker.git_gate"
 local resources = require "bottle.backend.docker.resources"
-local E = require "spec.helpers.e2e"
+local E = require "testlib.e2e"
 
 local IMAGES = {
    gate = "claude-bottle-test/git-gate:latest",
@@ -59,12 +59,7 @@ end
 local AWS_KEY = "AKIA" .. random_from("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)
 local GITHUB_TOKEN = "ghp_" .. random_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 36)
 
-local function read(path)
-   local f = assert(io.open(path, "rb"))
-   local d = f:read("a")
-   f:close()
-   return d
-end
+local read = require("testlib.util").read
 
 local c, plan, state, keydir, sshd_id, agent_id, upstream_ip
 local app_key_line

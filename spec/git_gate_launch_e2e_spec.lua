@@ -20,7 +20,7 @@
 local core = require "bottle.core"
 local cjson = require "cjson"
 local tar = require "bottle.tar"
-local E = require "spec.helpers.e2e"
+local E = require "testlib.e2e"
 local manifest = require "bottle.manifest"
 local planner = require "bottle.plan"
 local launch = require "bottle.launch"
@@ -67,12 +67,7 @@ local function random_aws_key()
    return "AKIA" .. table.concat(out)
 end
 
-local function read(path)
-   local f = assert(io.open(path, "rb"))
-   local d = f:read("a")
-   f:close()
-   return d
-end
+local read = require("testlib.util").read
 
 local c                 -- the engine client
 local keydir            -- identity key and manifest (0700)

@@ -8,12 +8,7 @@ local function sh_quote (s)
    return "'" .. s:gsub("'", "'\\''") .. "'"
 end
 
-local function read_command (cmd)
-   local h = assert(io.popen(cmd))
-   local out = h:read("a")
-   h:close()
-   return out
-end
+local read_command = require("testlib.util").command
 
 local function hex (s)
    return (s:gsub(".", function (c) return ("%02x"):format(c:byte()) end))

@@ -7,7 +7,7 @@
 -- Pending (with the reason) without dockerd or the test images.
 local core = require "bottle.core"
 local tar = require "bottle.tar"
-local E = require "spec.helpers.e2e"
+local E = require "testlib.e2e"
 local launch = require "bottle.launch"
 local docker = require("bottle.backend").new("docker")
 

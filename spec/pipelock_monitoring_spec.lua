@@ -4,7 +4,7 @@
 -- check reads it.  Unit: the config.  End to end (real pipelock 2.3.0): what
 -- the agent gets on each, after it made a request pipelock blocked.
 local core = require "bottle.core"
-local E = require "spec.helpers.e2e"
+local E = require "testlib.e2e"
 local launch = require "bottle.launch"
 local docker = require("bottle.backend").new("docker")
 local cjson = require "cjson"

@@ -1,12 +1,7 @@
 -- The rockspec installs every module and shipped script under lua/ (one
 -- missing from it works from the checkout and breaks `luarocks install`),
 -- and names no file that is not there.
-local function read(path)
-   local f = assert(io.open(path, "rb"))
-   local d = f:read("a")
-   f:close()
-   return d
-end
+local read = require("testlib.util").read
 
 local function lua_files()
    local p = assert(io.popen("cd lua && find bottle \\( -name '*.lua' -o -name '*.sh' \\) | sort"))

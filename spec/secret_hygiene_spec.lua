@@ -22,7 +22,7 @@
 local core = require "bottle.core"
 local cjson = require "cjson"
 local tar = require "bottle.tar"
-local E = require "spec.helpers.e2e"
+local E = require "testlib.e2e"
 
 local AGENT = "hygiene"
 local HOST_VAR = "BOTTLE_HYGIENE_HOST"
@@ -38,15 +38,9 @@ i=0
 while [ ! -e /tmp/session-done ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done
 ]]
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local q = require("testlib.util").q
 
-local function read(path)
-   local f = io.open(path, "rb")
-   if not f then return nil end
-   local d = f:read("a")
-   f:close()
-   return d
-end
+local read = require("testlib.util").read
 
 local function have(cmd)
    return os.execute("command -v " .. cmd .. " >/dev/null 2>&1") == true

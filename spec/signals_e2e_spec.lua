@@ -4,7 +4,7 @@
 -- five minutes, so only the signal can end it in time; a second signal is
 -- sent once the teardown has begun, and nothing may be left behind.
 local core = require "bottle.core"
-local E = require "spec.helpers.e2e"
+local E = require "testlib.e2e"
 local docker = require("bottle.backend").new("docker")
 
 local unavailable = E.unavailable()
@@ -15,13 +15,9 @@ touch /tmp/session-started
 exec sleep 300
 ]]
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local q = require("testlib.util").q
 
-local function read(path)
-   local f = io.open(path, "rb")
-   if not f then return nil end
-   local d = f:read("a"); f:close(); return d
-end
+local read = require("testlib.util").read
 
 local function alive(pid)
    local st = read("/proc/" .. pid .. "/stat")

@@ -8,12 +8,7 @@ local dir
 
 local function sh_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
-local function read_command(cmd)
-   local p = assert(io.popen(cmd, "r"))
-   local out = p:read("a")
-   p:close()
-   return out
-end
+local read_command = require("testlib.util").command
 
 -- Runs `body` (Lua) in a child that has core.signals() installed and
 -- announces itself ready; once it is, sends it `signals` (in order, `gap`

@@ -10,7 +10,7 @@ local function sh(cmd)
    return out, ok and 0 or code
 end
 
-local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+local q = require("testlib.util").q
 
 local function tmpdir()
    local out = sh("mktemp -d /tmp/tar_spec.XXXXXX")
@@ -21,9 +21,7 @@ local function write(path, data)
    local f = assert(io.open(path, "wb")); f:write(data); f:close()
 end
 
-local function read(path)
-   local f = assert(io.open(path, "rb")); local d = f:read("a"); f:close(); return d
-end
+local read = require("testlib.util").read
 
 local function octal(s) return tonumber(s, 8) end
 

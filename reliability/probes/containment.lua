@@ -21,7 +21,7 @@
 local core = require "bottle.core"
 local cjson = require "cjson"
 local tar = require "bottle.tar"
-local E = require "spec.helpers.e2e"
+local E = require "testlib.e2e"
 local launch = require "bottle.launch"
 local docker = require("bottle.backend").new("docker")
 
@@ -31,13 +31,7 @@ local HERE = debug.getinfo(1, "S").source:match("^@(.*)/[^/]+$") or "reliability
 C.OTHER_PORT = 8022        -- a second listener on the upstream (CONNECT to another port)
 C.AGENT_PROBE = "/tmp/claude-bottle-agent-probe.py"
 
-local function read(path)
-   local f = io.open(path, "rb")
-   if not f then return nil end
-   local d = f:read("a")
-   f:close()
-   return d
-end
+local read = require("testlib.util").read
 
 local function sh(cmd)
    local p = assert(io.popen(cmd))
@@ -46,7 +40,7 @@ local function sh(cmd)
    return out
 end
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local q = require("testlib.util").q
 
 -- The host's own addresses (never anything outside this machine).
 local function host_addresses()

@@ -1,6 +1,7 @@
--- Helpers for the end-to-end specs: a real dockerd, the locally built test
--- images (images/test/build.sh), the upstream test server, and a test bottle's
--- plan. Nothing here is a fake: it drives the docker backend and launch.lua.
+-- Helpers for the end-to-end specs, the reliability scripts and the demo: a
+-- real dockerd, the locally built test images (images/test/build.sh), the
+-- upstream test server, and a test bottle's plan. Nothing here is a fake: it
+-- drives the docker backend and launch.lua.
 local core = require "bottle.core"
 local cjson = require "cjson"
 local api_mod = require "bottle.backend.docker.api"
@@ -242,12 +243,7 @@ function E.remove_image(tag)
 end
 
 -- The stdout of a shell command.
-function E.read_command(cmd)
-   local p = assert(io.popen(cmd, "r"))
-   local out = p:read("a")
-   p:close()
-   return out
-end
+E.read_command = require("testlib.util").command
 
 -- A quiet progress function (launch's own, writing to a buffer).
 function E.progress(lines)
