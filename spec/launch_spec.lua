@@ -16,14 +16,19 @@ local R = require "spec.helpers.recording_backend"
 
 local SLUG = "claude-3f9a2c"
 
+-- The embedded default bottle's plan, from plan.build, with the slug asked
+-- for and (unless with_git is false) a git entry for the fake's gate step.
 local function make_plan(slug, with_git)
    slug = slug or SLUG
-   return {
-      version = 1, slug = slug, agent = "claude", bottle = "default", backend = "docker", runtime = "auto",
-      names = { agent = "claude-bottle-" .. slug, pipelock = "claude-bottle-pipelock-" .. slug,
-                git_gate = "claude-bottle-git-gate-" .. slug },
-      git = with_git ~= false and { { name = "app" } } or {},
-   }
+   local base, suffix = slug:match("^(.-)%-(%x+)$")
+   local m = assert(require("bottle.manifest").load { env = { HOME = "/nonexistent", cwd = "/nonexistent" } })
+   local plan = assert(require("bottle.plan").build { manifest = m, options = {
+      backend = "docker", home = "/nonexistent", cwd = "/nonexistent", env_names = {},
+      random_hex = function() return suffix or "000000" end } })
+   -- a slug the planner would not make (for the misuse spec) is set by hand
+   if base ~= "claude" then plan.slug = slug end
+   plan.git = with_git ~= false and { { name = "app" } } or {}
+   return plan
 end
 
 local function exists(path) return core.stat(path) ~= nil end

@@ -18,8 +18,6 @@ E.CERT_DIR = "/usr/local/share/claude-bottle-test"
 -- upstream server there (its SSRF guard blocks private addresses otherwise).
 E.DOCKER_POOLS = { "172.16.0.0/12", "192.168.0.0/16", "10.0.0.0/8" }
 
-local function arr(t) return setmetatable(t, core.array_mt) end
-
 function E.api()
    return assert(api_mod.new())
 end
@@ -47,67 +45,60 @@ function E.unavailable()
    return nil
 end
 
--- The pipelock config text of the test bottle: the bottle's egress plus what
--- a test policy adds (trusted_domains and ssrf.ip_allowlist for the upstream).
-function E.pipelock(egress, ca)
-   local cfg = assert(core.pipelock_config({ egress = egress },
-      ca and { ca_cert = ca.sidecar_cert, ca_key = ca.sidecar_key } or {}))
-   cfg.trusted_domains = arr { "allowed.test" }
-   cfg.ssrf = { ip_allowlist = arr(E.DOCKER_POOLS) }
-   local yaml, msg = core.pipelock_yaml(cfg)
-   if not yaml then
-      -- Until core.pipelock_yaml lands: JSON is YAML, and pipelock reads it.
-      assert(msg == nil, msg)
-      yaml = cjson.encode(cfg):gsub("\\/", "/")
-   end
-   return { config_path = "/etc/pipelock.yaml", yaml = yaml, config = cfg }
-end
+-- The test policy: pipelock trusts the upstream test server's name and
+-- Docker's address pools, where the upstream lives (its SSRF guard, and the
+-- firewall under it, refuse private addresses otherwise).
+E.TEST_POLICY = ([[
+return { config = function(cfg)
+   cfg.trusted_domains = { "allowed.test" }
+   cfg.ssrf = cfg.ssrf or {}
+   cfg.ssrf.ip_allowlist = { "%s" }
+end }
+]]):format(table.concat(E.DOCKER_POOLS, '", "'))
 
--- A plan in the documented shape (/tmp/brief-backend.md) for a test bottle.
+-- A test bottle's plan, built the way `bottle plan` builds one: a manifest
+-- and the test policy, through manifest.load, policy.load and plan.build.
 -- opts: agent (name), tls (default true), dlp_action, hosts, passthrough,
--- env ({ {name, kind} }), prompt, skills, command, images overrides.
+-- ports, resources ({memory = bytes, cpus, pids}), env ({ {name, kind} }:
+-- values reach launch.up separately), prompt ({text}), command (the session
+-- in place of Claude Code, which the test image does not have), and the
+-- images (pipelock_image, agent_image, firewall_image, git_gate_image).
 function E.plan(opts)
    opts = opts or {}
    local agent = opts.agent or "e2e"
-   local slug = agent .. "-" .. core.random_hex(3)
-   local tls = opts.tls ~= false
-   local names = {
-      agent = "claude-bottle-" .. slug, pipelock = "claude-bottle-pipelock-" .. slug,
-      git_gate = "claude-bottle-git-gate-" .. slug,
-   }
-   local url = "http://" .. names.pipelock .. ":8888"
-   local ca = tls and { sidecar_cert = "/etc/pipelock-ca.pem", sidecar_key = "/etc/pipelock-ca-key.pem",
-                        agent_cert = "/usr/local/share/ca-certificates/claude-bottle-ca.crt" } or nil
    local egress = { allowlist = opts.hosts or { "allowed.test" }, dlp_action = opts.dlp_action or "block",
-                    tls_interception = tls, passthrough = opts.passthrough or {} }
-   local agent_env = { HTTPS_PROXY = url, HTTP_PROXY = url, https_proxy = url, http_proxy = url,
-                       NO_PROXY = "localhost,127.0.0.1", no_proxy = "localhost,127.0.0.1" }
-   if ca then
-      local bundle = "/etc/ssl/certs/ca-certificates.crt"
-      agent_env.NODE_EXTRA_CA_CERTS = ca.agent_cert
-      agent_env.SSL_CERT_FILE, agent_env.REQUESTS_CA_BUNDLE, agent_env.GIT_SSL_CAINFO = bundle, bundle, bundle
+                    tls_interception = opts.tls ~= false }
+   if opts.passthrough and #opts.passthrough > 0 then egress.passthrough = opts.passthrough end
+   if opts.ports and #opts.ports > 0 then egress.ports = opts.ports end
+   local bottle = { egress = egress }
+   if opts.env and #opts.env > 0 then
+      bottle.env = {}
+      for _, e in ipairs(opts.env) do
+         bottle.env[e.name] = e.kind == "prompt" and "?" or e.kind == "host" and ("${" .. e.name .. "}") or "set at launch"
+      end
    end
-   return {
-      version = 1, slug = slug, agent = agent, bottle = "e2e", backend = "docker", runtime = "auto",
-      labels = { ["claude-bottle"] = "1", ["claude-bottle.slug"] = slug, ["claude-bottle.agent"] = agent,
-                 ["claude-bottle.bottle"] = "e2e" },
-      names = names,
-      images = { pipelock = opts.pipelock_image or E.PIPELOCK_IMAGE, agent = opts.agent_image or E.AGENT_IMAGE,
-                 firewall = opts.firewall_image or E.FIREWALL_IMAGE },
-      resources = require("bottle.limits").for_plan(opts.resources),
-      proxy = { host = names.pipelock, port = 8888, url = url },
-      agent_env = agent_env,
-      env = opts.env or {},
-      ca = ca,
-      pipelock = E.pipelock(egress, ca),
-      egress = { hosts = egress.allowlist, tls_interception = tls, passthrough = egress.passthrough,
-                 dlp_action = egress.dlp_action, ports = opts.ports or { 80, 443 } },
-      prompt = opts.prompt,
-      skills = opts.skills or {},
-      git = {},
-      policy_changes = { "e2e policy: trusted_domains allowed.test, ssrf.ip_allowlist docker pools" },
-      command = opts.command or { "sh", "-c", "exit 0" },
-   }
+   if opts.resources then bottle.resources = opts.resources end
+   local agent_entry = { bottle = "e2e" }
+   if opts.prompt then agent_entry.prompt = opts.prompt.text end
+   local dir = core.mkdtemp("/tmp/claude-bottle-e2e-plan.")
+   local U = require "testlib.util"
+   U.write(dir .. "/bottles.json", cjson.encode { bottles = { e2e = bottle }, agents = { [agent] = agent_entry } })
+   U.write(dir .. "/test-network.lua", E.TEST_POLICY)
+   local m, msg = require("bottle.manifest").load { manifest = dir .. "/bottles.json", env = { HOME = dir, cwd = dir } }
+   local policies
+   if m then policies, msg = require("bottle.policy").load { dir .. "/test-network.lua" } end
+   local plan
+   if policies then
+      plan, msg = require("bottle.plan").build { manifest = m, agent = agent, policies = policies, options = {
+         backend = "docker", cwd = dir, home = dir, env_names = {},
+         pipelock_image = opts.pipelock_image or E.PIPELOCK_IMAGE, agent_image = opts.agent_image or E.AGENT_IMAGE,
+         firewall_image = opts.firewall_image or E.FIREWALL_IMAGE, git_gate_image = opts.git_gate_image,
+      } }
+   end
+   core.rmtree(dir)
+   assert(plan, msg)
+   plan.command = opts.command or { "sh", "-c", "exit 0" }
+   return plan
 end
 
 -- The upstream test server: one container from the agent image on its own
