@@ -82,11 +82,9 @@ describe("#e2e containment", function()
       assert.are.same({}, escapes("IPv6"))
    end)
 
-   -- Failed before commit e7433e5 (docs/reliability.md, bug 2): the internal
-   -- network's bridge held the gateway address on the host, whose INPUT
-   -- chain Docker does not filter, so every service listening on 0.0.0.0 on
-   -- the host (and ICMP) answered the agent.  The internal network is now
-   -- created with com.docker.network.bridge.inhibit_ipv4.
+   -- A regression spec (docs/reliability.md, bug 2): Docker filters an
+   -- internal network in FORWARD only, so a host address on its bridge
+   -- answers the agent through INPUT; the network has no host address.
    it("cannot reach the host's own addresses (TCP, UDP, ICMP as root)", function()
       if skip() then return end
       assert.are.same({}, escapes("host addresses", "ICMP (root)"))

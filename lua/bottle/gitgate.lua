@@ -5,7 +5,7 @@
 -- user), starts the container and runs the agent's settings; see
 -- lua/bottle/backend/docker/git_gate.lua.
 --
--- What the gate does (issue 5): one bare repository /git/<name>.git per entry
+-- What the gate does: one bare repository /git/<name>.git per entry
 -- with the upstream as its fetch mirror, served by `git daemon` on 9418.
 -- Before every fetch or push the access hook refreshes the mirror from the
 -- upstream and refuses when it cannot (never stale content).  A push passes
