@@ -21,7 +21,7 @@ endif
 LIBFLAG ?= -shared
 
 SRCS = csrc/core.c csrc/allowlist.c csrc/pipelock.c csrc/pipelock_check.c \
-       csrc/yaml.c csrc/http.c csrc/sys.c
+       csrc/yaml.c csrc/http.c csrc/sys.c csrc/child.c
 HDRS = $(wildcard csrc/*.h)
 CORE = build/bottle/core.so
 
@@ -34,7 +34,7 @@ DEB_PACKAGES = lua5.4 liblua5.4-dev libyaml-dev libcurl4-openssl-dev lua-busted 
                luarocks lua-cjson lua-argparse python3 python3-yaml pkg-config gcc make \
                debootstrap openssl git
 
-.PHONY: all setup images test-images test test-unit test-e2e memcheck bench bench-up demo fuzz \
+.PHONY: all setup images test-images test test-unit test-e2e memcheck bench bench-up bench-plan demo fuzz \
         fuzz-smoke deps deps-fuzz install uninstall clean print reliability-faults \
         reliability-restart reliability-load reliability-secrets reliability-containment
 
@@ -84,6 +84,10 @@ bench: $(CORE)
 
 bench-up: $(CORE)
 	$(LUA) bench/up_bench.lua
+
+# plan with 0 and 4 policies (each policy runs in its own process)
+bench-plan: $(CORE)
+	$(LUA) bench/plan_bench.lua
 
 # A bottle brought up offline with the test images: one allowed request, one
 # refused request and one refused credential leak, then teardown.

@@ -43,7 +43,7 @@ build = {
    modules = {
       ["bottle.core"] = {
          sources = { "csrc/core.c", "csrc/allowlist.c", "csrc/pipelock.c", "csrc/pipelock_check.c",
-                     "csrc/yaml.c", "csrc/http.c", "csrc/sys.c" },
+                     "csrc/yaml.c", "csrc/http.c", "csrc/sys.c", "csrc/child.c" },
          libraries = { "yaml", "curl" },
          incdirs = { "csrc", "$(YAML_INCDIR)", "$(CURL_INCDIR)" },
          libdirs = { "$(YAML_LIBDIR)", "$(CURL_LIBDIR)" },
@@ -56,6 +56,7 @@ build = {
       ["bottle.manifest"] = "lua/bottle/manifest.lua",
       ["bottle.plan"] = "lua/bottle/plan.lua",
       ["bottle.policy"] = "lua/bottle/policy.lua",
+      ["bottle.policy_child"] = "lua/bottle/policy_child.lua",
       ["bottle.preflight"] = "lua/bottle/preflight.lua",
       ["bottle.progress"] = "lua/bottle/progress.lua",
       ["bottle.tar"] = "lua/bottle/tar.lua",

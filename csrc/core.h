@@ -67,6 +67,26 @@ void bc_sys_open (lua_State *L);
  * progress callback reads it to abort a transfer. */
 int bc_signal_pending (void);
 
+/* ---- child.c: untrusted child processes and kernel limits ------------- */
+#include <sys/resource.h>
+
+/* Kernel limits for a child (0 = not set); `set` once opts.limits was
+ * given, which also closes every inherited descriptor above stdio. */
+typedef struct {
+   int set;
+   rlim_t cpu, memory, files;
+} bc_limits;
+
+/* Reads opts.limits ({cpu = s, memory = bytes, files = n}) at `idx`; raises on misuse. */
+void bc_limits_read (lua_State *L, int idx, bc_limits *lim);
+/* core.spawn's and core.child's (argv, opts): checks them, reads
+ * opts.limits, leaves argv as a NULL-terminated array at index 3. */
+const char **bc_spawn_args (lua_State *L, bc_limits *lim);
+/* In the forked child: closes descriptors >= keep, sets the limits (no core
+ * dump).  Async-signal-safe; 0 or -1 with errno. */
+int bc_limits_apply (const bc_limits *lim, int keep);
+void bc_child_open (lua_State *L);
+
 #pragma GCC visibility pop
 
 #endif

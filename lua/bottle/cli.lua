@@ -106,13 +106,16 @@ local function make_plan(args)
    local policies, lerr, lcode = policy.load(paths)
    if not policies then return nil, lerr, lcode end
 
-   return planner.build {
+   -- the policies' processes end once the plan is made, whatever happened
+   local results = table.pack(planner.build {
       manifest = manifest, agent = args.agent, policies = policies,
       options = { backend = "docker", cwd = env.cwd, home = env.HOME, env_names = core.env_names(),
                   pipelock_image = os.getenv("BOTTLE_PIPELOCK_IMAGE"),
                   agent_image = os.getenv("BOTTLE_AGENT_IMAGE"),
                   git_gate_image = os.getenv("BOTTLE_GIT_GATE_IMAGE") },
-   }
+   })
+   policy.close(policies)
+   return table.unpack(results, 1, results.n)
 end
 
 -- JSON of the plan: the same table, with the YAML and config kept (they
