@@ -47,7 +47,10 @@ extern const char *const bc_default_passthrough[];
 
 void bc_allowlist_open (lua_State *L);
 
-/* ---- pipelock.c / pipelock_check.c ---------------------------------- */
+/* ---- pipelock.c / pipelock_check.c / re2_syntax.c -------------------- */
+/* NULL when Go's regexp would compile the pattern (a conservative subset
+ * of RE2 is accepted); else a static reason ("uses lookaround ..."). */
+const char *bc_re2_check (const char *s, size_t n);
 void bc_pipelock_open (lua_State *L);
 void bc_pipelock_check_open (lua_State *L);
 
@@ -56,6 +59,8 @@ void bc_pipelock_check_open (lua_State *L);
  * the encoder that an empty table is a sequence). */
 void bc_push_array_mt (lua_State *L);
 void bc_yaml_open (lua_State *L);
+/* 1 when s[0..len) is valid UTF-8 (what the YAML encoder can write). */
+int bc_utf8_valid (const char *s, size_t len);
 
 /* ---- http.c ---------------------------------------------------------- */
 void bc_http_open (lua_State *L);

@@ -894,6 +894,27 @@ utf8_sequence (const unsigned char *s, size_t i, size_t len, unsigned long *cp)
    return n;
 }
 
+int
+bc_utf8_valid (const char *str, size_t len)
+{
+   const unsigned char *s = (const unsigned char *) str;
+   size_t i = 0, n;
+   unsigned long cp;
+   while (i < len) {
+      unsigned char k = byte_class[s[i]];
+      if (k == 3)
+         return 0;
+      if (k == 2) {
+         if ((n = utf8_sequence (s, i, len, &cp)) == 0)
+            return 0;
+         i += n;
+      }
+      else
+         i++;
+   }
+   return 1;
+}
+
 /* Looks at a string to be written.  Returns -1 when it is not valid UTF-8,
  * 1 when it must be double-quoted, 0 when libyaml may choose.
  *
