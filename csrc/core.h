@@ -72,6 +72,9 @@ void bc_sys_open (lua_State *L);
  * progress callback reads it to abort a transfer. */
 int bc_signal_pending (void);
 
+/* ---- file_read.c: files the launcher does not control ---------------- */
+void bc_file_read_open (lua_State *L);
+
 /* ---- child.c: untrusted child processes and kernel limits ------------- */
 #include <sys/resource.h>
 
