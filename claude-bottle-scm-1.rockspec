@@ -51,6 +51,7 @@ build = {
       },
       ["bottle.base64"] = "lua/bottle/base64.lua",
       ["bottle.cli"] = "lua/bottle/cli.lua",
+      ["bottle.egress_view"] = "lua/bottle/egress_view.lua",
       ["bottle.env"] = "lua/bottle/env.lua",
       ["bottle.gitgate"] = "lua/bottle/gitgate.lua",
       ["bottle.launch"] = "lua/bottle/launch.lua",

@@ -4,6 +4,7 @@
 -- and host paths the launch needs travel beside it, in `extras`.
 local core = require "bottle.core"
 local policy = require "bottle.policy"
+local egress_view = require "bottle.egress_view"
 
 local M = {}
 
@@ -85,6 +86,32 @@ local function skills_for(agent, home)
    return out
 end
 
+-- What the egress will do, from the final config, with the policies that
+-- changed each part (egress_view.lua).  A config hook may turn TLS
+-- interception on only with the CA paths the launcher provisions.
+local function final_egress(view0, bottle_steps, cfg0, config_steps, cfg)
+   local steps, cfg_steps = {}, {}
+   for i, s in ipairs(bottle_steps) do steps[i] = { policy = s.policy, facts = egress_view.view_facts(s.view) } end
+   for i, s in ipairs(config_steps) do cfg_steps[i] = { policy = s.policy, facts = egress_view.facts(s.config) } end
+   local changed = egress_view.changed_by(egress_view.view_facts(view0), steps)
+   for field, names in pairs(egress_view.changed_by(egress_view.facts(cfg0), cfg_steps)) do
+      local all = changed[field] or {}
+      for _, n in ipairs(names) do
+         if all[#all] ~= n then all[#all + 1] = n end
+      end
+      changed[field] = all
+   end
+   local egress = egress_view.facts(cfg)
+   egress.changed_by = changed
+   local tls = cfg.tls_interception or {}
+   if egress.tls_interception and (tls.ca_cert ~= M.CA.sidecar_cert or tls.ca_key ~= M.CA.sidecar_key) then
+      return nil, ("policy %s: tls_interception.ca_cert and ca_key must stay %s and %s: the launcher makes "
+         .. "that CA for each launch"):format(table.concat(changed.tls_interception or { "?" }, ", "),
+         M.CA.sidecar_cert, M.CA.sidecar_key)
+   end
+   return egress
+end
+
 -- opts: manifest, agent (name or nil), policies (loaded, may be empty),
 -- options = {backend, cwd, home, env_names, random_hex = fn, pipelock_image, agent_image}
 -- -> plan, extras | nil, message, code
@@ -106,7 +133,8 @@ function M.build(opts)
                  env_names = o.env_names, logs = logs }
 
    -- 1. policies shape the bottle
-   local view, bottle_changes = policy.run_bottle(policies, policy.bottle_view(bottle), ctx)
+   local view0 = policy.bottle_view(bottle)
+   local view, bottle_changes, bottle_steps = policy.run_bottle(policies, view0, ctx)
    if not view then return nil, bottle_changes, "invalid_policy" end
    bottle = policy.apply_bottle_view(bottle, view)
    local tls = bottle.egress.tls_interception ~= false
@@ -115,9 +143,12 @@ function M.build(opts)
    local cfg, cerr, ccode = core.pipelock_config(bottle,
       tls and { ca_cert = M.CA.sidecar_cert, ca_key = M.CA.sidecar_key } or nil)
    if not cfg then return nil, ("bottle %q: %s"):format(bottle.name, cerr), ccode end
-   local config_changes
-   cfg, config_changes = policy.run_config(policies, cfg, ctx)
+   local cfg0, config_changes, config_steps = cfg, nil, nil
+   cfg, config_changes, config_steps = policy.run_config(policies, cfg, ctx)
    if not cfg then return nil, config_changes, "invalid_policy" end
+   local egress, eerr = final_egress(view0, bottle_steps, cfg0, config_steps, cfg)
+   if not egress then return nil, eerr, "invalid_policy" end
+   tls = egress.tls_interception
    local yaml, yerr, ycode = core.pipelock_yaml(cfg)
    if not yaml then return nil, yerr, ycode end
 
@@ -184,9 +215,7 @@ function M.build(opts)
       ca = tls and { sidecar_cert = M.CA.sidecar_cert, sidecar_key = M.CA.sidecar_key,
                      agent_cert = M.CA.agent_cert } or nil,
       pipelock = { config_path = M.PIPELOCK_CONFIG_PATH, yaml = yaml, config = cfg },
-      egress = { hosts = cfg.api_allowlist, tls_interception = tls,
-                 passthrough = tls and cfg.tls_interception.passthrough_domains or {},
-                 dlp_action = cfg.request_body_scanning.action },
+      egress = egress,
       prompt = prompt,
       skills = skills,
       git = git,

@@ -752,7 +752,8 @@ local function check_bottle(b, before)
    return out
 end
 
--- → new_view, changes | nil, message, "invalid_policy"
+-- → new_view, changes, steps | nil, message, "invalid_policy"
+-- steps: {policy = NAME, view = the view after it}, per policy with a bottle hook.
 -- ctx = {agent, bottle, backend, cwd, env_names = nil | sorted names, logs = nil | array};
 -- lines a policy logs with ctx.log are appended to ctx.logs.
 function M.run_bottle(policies, view, ctx)
@@ -763,7 +764,7 @@ function M.run_bottle(policies, view, ctx)
    current.egress.allowlist = current.egress.allowlist or {}
    current.egress.passthrough = current.egress.passthrough or {}
    current.env, current.git = current.env or {}, current.git or {}
-   local changes = {}
+   local changes, steps = {}, {}
    for _, p in ipairs(policies) do
       if p.hooks.bottle then
          local given = copy_in(current)
@@ -776,21 +777,23 @@ function M.run_bottle(policies, view, ctx)
          if not checked then return nil, format("policy %s: %s", p.file, cerr), "invalid_policy" end
          changes[#changes + 1] = change_line(p, current, checked, BOTTLE_ORDER, bottle_label)
          current = checked
+         steps[#steps + 1] = { policy = p.name, view = current }
       end
    end
-   return current, changes
+   return current, changes, steps
 end
 
 ---------------------------------------------------------------------------
 -- The config and plan hooks
 ---------------------------------------------------------------------------
 
--- → new_cfg, changes | nil, message, "invalid_policy"
+-- → new_cfg, changes, steps | nil, message, "invalid_policy"
+-- steps: {policy = NAME, config = the config after it}, per policy with a config hook.
 function M.run_config(policies, cfg, ctx)
    local env_names = prepare("policy.run_config", policies, ctx)
    if type(cfg) ~= "table" then error("policy.run_config: cfg must be a table", 2) end
    local current = copy_in(cfg)
-   local changes = {}
+   local changes, steps = {}, {}
    for _, p in ipairs(policies) do
       if p.hooks.config then
          local given = copy_in(current)
@@ -805,9 +808,10 @@ function M.run_config(policies, cfg, ctx)
          end
          changes[#changes + 1] = change_line(p, current, clean, {}, config_label)
          current = clean
+         steps[#steps + 1] = { policy = p.name, config = current }
       end
    end
-   return current, changes
+   return current, changes, steps
 end
 
 -- → true | nil, "policy FILE: refused the launch: reason", "policy_refused"

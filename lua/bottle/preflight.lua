@@ -53,13 +53,33 @@ function M.rows(plan, logs)
    for _, s in ipairs(plan.skills) do skills[#skills + 1] = s.name end
    add("skills", #skills > 0 and table.concat(skills, ", ") or "none")
    add("prompt", plan.prompt and ("%d characters, appended to the system prompt"):format(#plan.prompt.text) or "none")
-   add("egress", M.hosts_summary(plan.egress.hosts))
-   add("tls intercept", plan.egress.tls_interception
-      and "pipelock (per-launch CA, generated at launch)" or "off (HTTPS bodies are not scanned)")
-   if plan.egress.tls_interception then
-      add("passthrough", table.concat(plan.egress.passthrough, ", "))
+   -- the egress as the final config has it; a part a policy changed says so
+   local eg = plan.egress
+   local changed = eg.changed_by or {}
+   local function marked(value, ...)
+      local names = {}
+      for _, field in ipairs { ... } do
+         for _, n in ipairs(changed[field] or {}) do names[#names + 1] = n end
+      end
+      if #names == 0 then return value end
+      return ("%s [changed by policy %s]"):format(value, table.concat(names, ", "))
    end
-   add("dlp action", plan.egress.dlp_action)
+   add("egress", marked(M.hosts_summary(eg.hosts), "hosts"))
+   add("tls intercept", marked(eg.tls_interception
+      and "pipelock (per-launch CA, generated at launch)" or "off (HTTPS bodies are not scanned)",
+      "tls_interception"))
+   if eg.tls_interception then
+      add("passthrough", marked(#eg.passthrough > 0 and table.concat(eg.passthrough, ", ") or "none", "passthrough"))
+   end
+   add("dlp action", marked(eg.body_scanning == false and "off (request bodies are not scanned)"
+      or tostring(eg.dlp_action), "body_scanning", "dlp_action"))
+   local dp = eg.dlp_patterns
+   if dp and (not dp.builtin or dp.custom > 0 or not dp.scan_env) then
+      local bits = { dp.builtin and "built-in patterns" or "built-in patterns off (the 8 core ones still run)" }
+      if dp.custom > 0 then bits[#bits + 1] = ("%d custom"):format(dp.custom) end
+      if not dp.scan_env then bits[#bits + 1] = "scan_env off" end
+      add("dlp patterns", marked(table.concat(bits, ", "), "dlp_patterns"))
+   end
    local git = {}
    for _, g in ipairs(plan.git) do
       git[#git + 1] = ("%s: %s via %s (gate forwards to %s:%d); %s"):format(
