@@ -61,6 +61,7 @@ build = {
       ["bottle.policy_child"] = "lua/bottle/policy_child.lua",
       ["bottle.preflight"] = "lua/bottle/preflight.lua",
       ["bottle.progress"] = "lua/bottle/progress.lua",
+      ["bottle.sanitize"] = "lua/bottle/sanitize.lua",
       ["bottle.tar"] = "lua/bottle/tar.lua",
       ["bottle.teardown"] = "lua/bottle/teardown.lua",
       ["bottle.backend"] = "lua/bottle/backend/init.lua",

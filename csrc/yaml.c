@@ -68,6 +68,12 @@ quote_for_message (char *dst, size_t cap, const char *s, size_t len)
       }
       else if (c < 0x20 || c == 0x7f)
          o += (size_t) snprintf (dst + o, cap - o, "\\x%02x", c);
+      else if (c == 0xc2 && i + 1 < len && (unsigned char) s[i + 1] >= 0x80
+               && (unsigned char) s[i + 1] <= 0x9f) {
+         /* a C1 control (U+009B is a CSI on many terminals) */
+         o += (size_t) snprintf (dst + o, cap - o, "\\u{%x}", (unsigned char) s[i + 1]);
+         i++;
+      }
       else
          dst[o++] = (char) c;
    }

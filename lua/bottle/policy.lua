@@ -24,6 +24,7 @@
 --     widen push rules: identity files and push rights come from the manifest
 --     only, where they are validated and shown.
 local core = require "bottle.core"
+local sanitize = require "bottle.sanitize"
 
 local M = {}
 
@@ -56,12 +57,11 @@ local runners = setmetatable({}, { __mode = "k" })
 ---------------------------------------------------------------------------
 
 -- A policy chooses the text of its errors, log lines and config values, and
--- they reach the terminal: no control characters, bounded length.
+-- they reach the terminal: escaped (bottle.sanitize), bounded length.
 local function printable(s, limit)
-   s = gsub(s, "[%c\127]", "?")
    limit = limit or 2000
    if #s > limit then s = sub(s, 1, limit) .. "..." end
-   return s
+   return sanitize.line(s)
 end
 
 local function basename(path)

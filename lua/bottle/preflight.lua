@@ -1,5 +1,7 @@
 -- The preflight: what `plan`, `up --dry-run` and the y/N question show.
 -- Aligned `label : value` lines, names and kinds only, never a value.
+local sanitize = require "bottle.sanitize"
+
 local M = {}
 
 -- The seed's egress summary: "9 hosts allowed (a, b, c, +6 more)".
@@ -94,7 +96,8 @@ function M.rows(plan, logs)
    return rows
 end
 
--- colour: a function(text, kind) -> text, or nil for plain output
+-- colour: a function(text, kind) -> text, or nil for plain output.
+-- Values quote the manifest, policies and their logs: each is sanitised.
 function M.render(plan, colour, logs)
    local rows = M.rows(plan, logs)
    local width = 0
@@ -103,7 +106,7 @@ function M.render(plan, colour, logs)
    for _, r in ipairs(rows) do
       local label = r[1] .. string.rep(" ", width - #r[1])
       if colour then label = colour(label, "label") end
-      out[#out + 1] = ("%s : %s"):format(label, r[2])
+      out[#out + 1] = ("%s : %s"):format(label, sanitize.line(r[2]))
    end
    return table.concat(out, "\n") .. "\n"
 end
