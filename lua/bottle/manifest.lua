@@ -725,6 +725,9 @@ local function check_agent(ctx, agents, name, bottles)
             if seen[s] then fail(ctx, sat, sp, "skill " .. quote(s) .. " is listed twice") end
             seen[s] = true
             out.skills[i] = s
+            -- where it is written, for the plan's "skill not found"
+            out.skill_at = out.skill_at or {}
+            out.skill_at[i] = { file = ctx.file, line = sat and sat.line or 1, col = sat and sat.col or 1 }
          end
       elseif k == "image" then
          local v = want_string(ctx, a, k, "", "an image reference")

@@ -73,11 +73,14 @@ end
 
 local function skills_for(agent, home)
    local out = {}
-   for _, name in ipairs(agent.skills or {}) do
+   for i, name in ipairs(agent.skills or {}) do
       local host_path = ("%s/.claude/skills/%s"):format(home, name)
       local st = core.stat(host_path)
       if not st or st.type ~= "dir" then
-         return nil, ("agent %q: skill %q not found: expected a directory %s"):format(agent.name, name, host_path),
+         local at = agent.skill_at and agent.skill_at[i] or agent.source
+         local where = at and ("%s:%d:%d: "):format(at.file, at.line, at.col) or ""
+         return nil, ("%sagent %q: skills[%d]: skill %q not found: expected a directory %s; "
+            .. "create it or remove the skill"):format(where, agent.name, i, name, host_path),
             "invalid_manifest"
       end
       out[#out + 1] = { name = name, host_path = host_path,
@@ -161,8 +164,14 @@ function M.build(opts)
    local names = names_for(slug)
    local proxy_url = ("http://%s:%d"):format(names.pipelock, M.PROXY_PORT)
 
+   -- a host variable that is not set is shown now (up refuses it later)
+   local set_names = {}
+   for _, n in ipairs(o.env_names or core.env_names()) do set_names[n] = true end
    local env = {}
-   for _, e in ipairs(bottle.env or {}) do env[#env + 1] = { name = e.name, kind = e.kind } end
+   for _, e in ipairs(bottle.env or {}) do
+      env[#env + 1] = { name = e.name, kind = e.kind, from = e.kind == "host" and e.from or nil,
+                        unset = e.kind == "host" and not set_names[e.from or e.name] or nil }
+   end
 
    local git = {}
    for _, g in ipairs(bottle.git or {}) do

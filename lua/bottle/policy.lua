@@ -76,12 +76,12 @@ end
 
 -- A value a policy wrote, for a message: a quoted string or its type.
 local function quoted(v, limit)
-   if type(v) == "string" then return format("%q", printable(v, limit)) end
+   if type(v) == "string" then return '"' .. printable((gsub(v, '["\\]', "\\%0")), limit) .. '"' end
    return a_type(v)
 end
 
 local function key_text(k)
-   if type(k) == "string" then return format("%q", printable(k, 60)) end
+   if type(k) == "string" then return quoted(k, 60) end
    return a_type(k) .. " key"
 end
 
@@ -557,8 +557,12 @@ function M.apply_bottle_view(bottle, view)
    out.env = {}
    local had = {}
    for _, e in ipairs(bottle.env or {}) do
-      had[e.name] = true
-      if view.env[e.name] then out.env[#out.env + 1] = e end
+      -- kept only with its kind: a name one policy removed and another
+      -- added back is the launcher's variable of that name ("host")
+      if view.env[e.name] == e.kind then
+         had[e.name] = true
+         out.env[#out.env + 1] = e
+      end
    end
    for name, kind in pairs(view.env) do
       if not had[name] then out.env[#out.env + 1] = { name = name, kind = kind, from = name } end
@@ -619,6 +623,9 @@ local function check_hosts(list, where, defaults)
    return out
 end
 
+-- The launcher's own variables in every agent (manifest.RESERVED_ENV).
+local RESERVED_ENV = require("bottle.manifest").RESERVED_ENV
+
 local function check_env(env, before)
    if type(env) ~= "table" then
       return nil, format("env: must be a table of NAME = kind (use {} for none), not %s", a_type(env))
@@ -629,6 +636,10 @@ local function check_env(env, before)
          return nil, format("env: %s is not a variable name", key_text(name))
       end
       local had = before[name]
+      if RESERVED_ENV[name] then
+         return nil, format("env.%s: is set by the launcher (proxy and CA settings), "
+            .. "so a policy cannot forward it", name)
+      end
       if had then
          if kind ~= had then
             return nil, format("env.%s: kind is %q and a policy cannot change it "
@@ -705,8 +716,11 @@ local function check_git(git, before)
       end
       for _, k in ipairs({ "user_name", "user_email" }) do
          local v = g[k]
-         if v ~= nil and (type(v) ~= "string" or find(v, "[%c\127]")) then
-            return nil, format("%s.%s: must be a string without control characters, not %s", where, k, a_type(v))
+         if v ~= nil and type(v) ~= "string" then
+            return nil, format("%s.%s: must be a string, not %s", where, k, a_type(v))
+         elseif v ~= nil and find(v, "[%c\127]") then
+            return nil, format("%s.%s: %s contains a control character; write it without one",
+               where, k, quoted(v, 60))
          end
       end
       local push, perr = check_push(g.push, old.push, where)

@@ -18,7 +18,8 @@ end
 
 local function push_policy(p)
    if not p then return "" end
-   local bits = { "push " .. table.concat(p.branches or {}, ",") }
+   local branches = p.branches or {}
+   local bits = { #branches > 0 and "push " .. table.concat(branches, ",") or "no branch may be pushed" }
    bits[#bits + 1] = p.force and "force allowed" or "no force"
    bits[#bits + 1] = p.delete and "delete allowed" or "no delete"
    bits[#bits + 1] = p.tags and "tags allowed" or "no tags"
@@ -49,7 +50,13 @@ function M.rows(plan, logs)
    add("backend", plan.backend)
    add("runtime", runtime_text(plan))
    local env = {}
-   for _, e in ipairs(plan.env) do env[#env + 1] = ("%s (%s)"):format(e.name, e.kind) end
+   for _, e in ipairs(plan.env) do
+      if e.unset then
+         env[#env + 1] = ("%s (host: %s is not set, so up will refuse)"):format(e.name, e.from or e.name)
+      else
+         env[#env + 1] = ("%s (%s)"):format(e.name, e.kind)
+      end
+   end
    add("env", #env > 0 and table.concat(env, ", ") or "none")
    local skills = {}
    for _, s in ipairs(plan.skills) do skills[#skills + 1] = s.name end
