@@ -37,7 +37,8 @@ DEB_PACKAGES = lua5.4 liblua5.4-dev libyaml-dev libcurl4-openssl-dev lua-busted 
 
 .PHONY: all setup images test-images test test-unit test-e2e memcheck bench bench-up bench-plan demo fuzz \
         fuzz-smoke deps deps-fuzz install uninstall clean print reliability-faults \
-        reliability-restart reliability-load reliability-secrets reliability-containment
+        reliability-restart reliability-load reliability-secrets reliability-containment \
+        reliability-inputs
 
 all: $(CORE)
 
@@ -119,6 +120,9 @@ reliability-secrets: $(CORE)
 	$(LUA) reliability/secrets.lua $(RELIABILITY_ARGS)
 reliability-containment: $(CORE)
 	$(LUA) reliability/containment.lua $(RELIABILITY_ARGS)
+# hostile policies and project files on plan; no engine needed
+reliability-inputs: $(CORE)
+	$(LUA) reliability/inputs.lua
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
