@@ -52,7 +52,7 @@ end
 M.a_type = a_type
 
 ---------------------------------------------------------------------------
--- JSON out (read by the launcher's YAML decoder)
+-- JSON out, as YAML flow (read by the launcher's YAML decoder)
 ---------------------------------------------------------------------------
 
 -- Written by hand on purpose: lua-cjson 2.1.0 writes every number with
@@ -164,6 +164,8 @@ local function encode_data(v, path, depth, seen, out)
             first = false
             local ks = json_string(k)
             if not ks then return nil, format("%s: a key that is not valid UTF-8", path) end
+            -- "? " (an explicit key): libyaml refuses an implicit one past 1024 characters
+            out[#out + 1] = "? "
             out[#out + 1] = ks
             out[#out + 1] = ": "
             local ok, err = encode_data(x, join(path, k), depth + 1, seen, out)
