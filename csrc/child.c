@@ -1,8 +1,9 @@
 /* Child processes the launcher does not trust (a launch policy): kernel
  * limits set in the child before exec (CPU time, address space, open
  * files, no core dump), no descriptor inherited but its stdin and stdout
- * pipes, an empty environment unless one is given, and a wall-clock
- * deadline after which the parent kills it with SIGKILL.  Whatever the
+ * pipes, an empty environment unless one is given, a launcher it cannot
+ * read through /proc, and a wall-clock deadline after which the parent
+ * kills it with SIGKILL.  Whatever the
  * child does (loop in C, allocate gigabytes, crash), the launcher gets a
  * reply or `nil, message, code`.
  *
@@ -15,6 +16,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -363,12 +365,14 @@ l_tostring (lua_State *L)
 
 /* core.child(argv, opts) -> handle | nil, message, code
  * argv[1] is a path (no PATH search).  opts.env = {NAME = value} is the
- * child's whole environment (empty by default); opts.limits as core.spawn.
- * stderr goes to /dev/null. */
+ * child's whole environment (empty by default); opts.limits as core.spawn;
+ * opts.drop_root: when the launcher runs as root, the child runs as
+ * nobody (uid and gid 65534, no groups).  The child starts in /, with
+ * stderr on /dev/null. */
 static int
 l_child (lua_State *L)
 {
-   int nenv = 0;
+   int nenv = 0, drop_root;
    const char **argv;
    char **envp;
    bc_limits lim;
@@ -378,6 +382,8 @@ l_child (lua_State *L)
 
    argv = bc_spawn_args (L, &lim);
    lim.set = 1;                            /* always close inherited descriptors */
+   drop_root = lua_istable (L, 2) && lua_getfield (L, 2, "drop_root") != LUA_TNIL && lua_toboolean (L, -1);
+   lua_settop (L, 3);
 
    if (lua_istable (L, 2))
       lua_getfield (L, 2, "env");
@@ -429,6 +435,9 @@ l_child (lua_State *L)
       close (in[0]); close (in[1]); close (out[0]); close (out[1]);
       return bc_fail (L, "EIO", "pipe: %s", strerror (errno));
    }
+   /* The child runs as the same user: without this it could read the
+    * launcher's environment and memory (secret values) through /proc. */
+   prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
    {
       pid_t parent = getpid ();
       c->pid = fork ();
@@ -446,8 +455,13 @@ l_child (lua_State *L)
          if (getppid () != parent)
             _exit (127);
          if (dup2 (in[0], 0) < 0 || dup2 (out[1], 1) < 0 || devnull < 0 || dup2 (devnull, 2) < 0
-             || dup2 (err_pipe[1], 3) < 0 || fcntl (3, F_SETFD, FD_CLOEXEC) != 0)
+             || dup2 (err_pipe[1], 3) < 0 || fcntl (3, F_SETFD, FD_CLOEXEC) != 0 || chdir ("/") != 0)
             err = errno;
+         /* as root, the child becomes nobody: root could read anything */
+         else if (drop_root && geteuid () == 0
+                  && (setgroups (0, NULL) != 0 || setgid (65534) != 0 || setuid (65534) != 0
+                      || setuid (0) == 0))
+            err = errno ? errno : EPERM;
          else if (bc_limits_apply (&lim, 4) != 0)
             err = errno;
          else {

@@ -167,6 +167,14 @@ static const struct { const char *path; const char *why; } refused_keys[] = {
    { NULL, NULL }
 };
 
+/* Ways pipelock itself would send data out, straight from the sidecar
+ * and past api_allowlist: a config may not set them (set means a
+ * non-empty string or true). */
+static const char *const side_routes[] = {
+   "emit.otlp.endpoint", "emit.syslog.address", "emit.webhook.url",
+   "reverse_proxy.enabled", "reverse_proxy.upstream", "sentry.dsn", "sentry.enabled", NULL
+};
+
 /* pipelock's SSRF defaults: `internal` may add ranges, never drop these. */
 static const char *const internal_defaults[] = {
    "0.0.0.0/8", "127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
@@ -945,6 +953,21 @@ list_length (lua_State *L, int cfg, const char *path)
    return n;
 }
 
+static int is_set (lua_State *L, int cfg, const char *path);
+
+static int
+check_side_routes (walker *w, int cfg)
+{
+   int i;
+   for (i = 0; side_routes[i]; i++)
+      if (is_set (w->L, cfg, side_routes[i])) {
+         snprintf (w->dpath, sizeof w->dpath, "%s", side_routes[i]);
+         return fail (w, "would let pipelock send data out of the sidecar itself, past api_allowlist; "
+                         "a bottle's config may not set it");
+      }
+   return 0;
+}
+
 /* Rules of 2.3.0's validate.go that join two keys. */
 static int
 check_cross_key (walker *w, int cfg)
@@ -1035,7 +1058,8 @@ check_invariants (walker *w, int cfg)
    }
    lua_pop (L, 1);
 
-   if (check_internal (w, cfg) || check_listen_ports (w, cfg) || check_cross_key (w, cfg))
+   if (check_internal (w, cfg) || check_listen_ports (w, cfg) || check_cross_key (w, cfg)
+       || check_side_routes (w, cfg))
       return -1;
 
    if (requires (w, cfg, "redaction.enabled", "request_body_scanning.enabled")

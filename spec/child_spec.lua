@@ -29,6 +29,21 @@ describe("core.child #core", function()
    end)
 
    -- #nofile: valgrind (make memcheck) refuses its client setrlimit(RLIMIT_NOFILE)
+   it("cannot read the launcher's environment or memory through /proc (drop_root as root)", function()
+      local c = assert(core.child({ SH, "-c",
+         "cat /proc/$PPID/environ >/dev/null 2>&1 && echo environ; cat /proc/$PPID/maps >/dev/null 2>&1 && echo maps; echo done" },
+         { drop_root = true }))
+      assert.equal("done", c:request("", 5, 100))
+      c:close()
+   end)
+
+   it("runs as nobody when the launcher is root and drop_root is set", function()
+      local c = assert(core.child({ SH, "-c", "echo $(id -u) $(id -g) $(id -G) $(pwd)" }, { drop_root = true }))
+      local is_root = core.spawn({ SH, "-c", 'test "$(id -u)" = 0' }) == 0
+      assert.equal(is_root and "65534 65534 65534 /" or nil, is_root and c:request("", 5, 100) or nil)
+      c:close()
+   end)
+
    it("sets the kernel limits it is given #nofile", function()
       local c = assert(core.child({ SH, "-c", "echo $(ulimit -t) $(ulimit -v) $(ulimit -n) $(ulimit -c)" },
          { limits = { cpu = 3, memory = 512 * 1024 * 1024, files = 32 } }))

@@ -164,6 +164,25 @@ describe("pipelock_check: patterns and numbers #core", function()
    end)
 end)
 
+describe("pipelock_check: no route out of the sidecar past the allowlist #core", function()
+   it("refuses pipelock's own emitters, Sentry and the reverse proxy", function()
+      refused(function(c) c.emit = { webhook = { url = "https://collector.example/x" } } end, "^emit%.webhook%.url: would let pipelock send")
+      refused(function(c) c.emit = { syslog = { address = "udp://logs.example:514" } } end, "^emit%.syslog%.address")
+      refused(function(c) c.emit = { otlp = { endpoint = "https://otel.example" } } end, "^emit%.otlp%.endpoint")
+      refused(function(c) c.sentry = { enabled = true } end, "^sentry%.enabled")
+      refused(function(c) c.sentry.dsn = "https://k@sentry.example/1" end, "^sentry%.dsn")
+      refused(function(c) c.reverse_proxy = { enabled = true, listen = "0.0.0.0:9000", upstream = "http://x.example" } end,
+         "^reverse_proxy%.enabled")
+   end)
+
+   it("accepts them off or empty, as the launcher writes them", function()
+      local cfg = base()
+      cfg.emit = { webhook = { url = "" } }
+      cfg.reverse_proxy = { enabled = false }
+      assert.is_true(core.pipelock_check(cfg))
+   end)
+end)
+
 describe("pipelock_check: what is checked is what is written #core", function()
    it("reads values raw, never through __index", function()
       local cfg = base()

@@ -144,7 +144,9 @@ end
 function commands.render(args)
    local plan, err, code = make_plan(args)
    if not plan then return nil, err, code end
-   io.stdout:write(plan.pipelock.yaml)
+   -- exact when written to a file or a pipe; on a terminal, what a policy
+   -- put there cannot move the cursor or reorder the text (bidi controls)
+   io.stdout:write(core.isatty(1) and sanitize.text(plan.pipelock.yaml) or plan.pipelock.yaml)
    return 0
 end
 

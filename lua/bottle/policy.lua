@@ -123,10 +123,19 @@ local function to_lua(v, out, depth)
    return out
 end
 
+-- The runner's source, given to the interpreter with -e: the process opens
+-- no file at all (and, as nobody when the launcher is root, could not).
+local runner_source
 local function runner_script()
+   if runner_source then return runner_source end
    local path = package.searchpath("bottle.policy_child", package.path)
    if not path then return nil, "cannot find the module bottle.policy_child on package.path" end
-   return path
+   local f, err = io.open(path, "rb")
+   if not f then return nil, err end
+   -- lua.c takes an -e argument that starts with "-" for an option
+   runner_source = "\n" .. f:read("a")
+   f:close()
+   return runner_source
 end
 
 local function limits_text()
@@ -212,8 +221,9 @@ end
 local function start(path, script)
    local text, err = read_source(path)
    if not text then return nil, err, "invalid_policy" end
-   local child, cerr = core.child({ M.interpreter, "-E", script }, {
+   local child, cerr = core.child({ M.interpreter, "-E", "-e", script }, {
       limits = { cpu = M.cpu_seconds, memory = M.process_memory_mb * 1024 * 1024, files = 16 },
+      drop_root = true,
    })
    if not child then return nil, format("policy %s: cannot start its process: %s", path, cerr), "policy_runner" end
    return { file = path, name = basename(path), text = text, child = child }
