@@ -16,12 +16,22 @@
 #define RE_MAX_LEN 4096
 #define RE_MAX_DEPTH 100
 #define RE_MAX_REPEAT 1000
+#define RE_MAX_SIZE 100000      /* well under Go's limit on a compiled program */
+#define RE_MAX_NAMES 64
 
 typedef struct {
    const unsigned char *s;
    size_t n, i;
    const char *why;
+   size_t names[RE_MAX_NAMES], name_len[RE_MAX_NAMES];   /* (?P<name> groups seen */
+   int nnames;
 } re_t;
+
+/* What a subexpression costs: the product of the counted repetitions
+ * nested in it, and about how many instructions it compiles to. */
+typedef struct {
+   long count, size;
+} re_cost;
 
 static int
 re_fail (re_t *r, const char *why)
@@ -194,7 +204,7 @@ re_class (re_t *r)
    }
 }
 
-static int re_alternation (re_t *r, int depth, long *count);
+static int re_alternation (re_t *r, int depth, re_cost *cost);
 
 /* {n}, {n,} or {n,m} at r->i ("{"): → the largest count (or -1 for
  * unbounded) | -2 on error. */
@@ -226,15 +236,14 @@ re_braces (re_t *r)
    return hi < 0 ? lo : hi;
 }
 
-/* One term and its repetition.  *count: the product of the counted
- * repetitions in it (RE2 refuses a program that nested counts make too
- * large; 1000 in all is accepted here). */
+/* One term and its repetition, and what it costs (Go refuses a program
+ * that nested counts make too large; 1000 in all is accepted here). */
 static int
-re_term (re_t *r, int depth, long *count_out)
+re_term (re_t *r, int depth, re_cost *out)
 {
    unsigned char c = r->s[r->i];
    int repeatable = 1, is_class, empty;
-   long inner = 1;
+   re_cost inner = { 1, 1 };
    if (c == '(') {
       r->i++;
       if (r->i < r->n && r->s[r->i] == '?') {
@@ -250,6 +259,16 @@ re_term (re_t *r, int depth, long *count_out)
                r->i++;
             if (r->i == name || r->i >= r->n || r->s[r->i] != '>')
                return re_fail (r, "has a bad (?P<name> group");
+            {
+               int k;
+               for (k = 0; k < r->nnames; k++)
+                  if (r->name_len[k] == r->i - name && memcmp (r->s + r->names[k], r->s + name, r->i - name) == 0)
+                     return re_fail (r, "names two groups alike (?P<name>...)");
+               if (r->nnames == RE_MAX_NAMES)
+                  return re_fail (r, "has more than 64 named groups");
+               r->names[r->nnames] = name;
+               r->name_len[r->nnames++] = r->i - name;
+            }
             r->i++;
          }
          else if (r->i < r->n && (r->s[r->i] == '=' || r->s[r->i] == '!' || r->s[r->i] == '<'))
@@ -270,7 +289,8 @@ re_term (re_t *r, int depth, long *count_out)
                return re_fail (r, "has a bad (? group");
             if (r->s[r->i] == ')') {
                r->i++;
-               *count_out = 1;
+               out->count = 1;
+               out->size = 1;
                if (r->i < r->n && strchr ("*+?{", r->s[r->i]) && r->s[r->i])
                   return re_fail (r, "repeats a flag setting, which matches no character");
                return 0;                  /* a flag setting: nothing to repeat */
@@ -325,43 +345,55 @@ re_term (re_t *r, int depth, long *count_out)
       if (r->i < r->n && strchr ("*+?{", r->s[r->i]) && r->s[r->i])
          return re_fail (r, "has a repetition of a repetition (such as a** or a{2}{3})");
       if (count > 1)
-         inner *= count;
-      if (inner > RE_MAX_REPEAT)
+         inner.count *= count;
+      if (inner.count > RE_MAX_REPEAT)
          return re_fail (r, "has nested repetitions that count past 1000 in all");
+      inner.size = inner.size * (count > 1 ? count : 1) + 1;
    }
-   *count_out = inner;
+   if (inner.size > RE_MAX_SIZE)
+      return re_fail (r, "would compile to a program too large for Go's regexp");
+   *out = inner;
    return 0;
 }
 
-/* Terms up to | or ); *count: the largest of theirs. */
+/* Adds b's cost to a: counts take the larger, sizes add up. */
 static int
-re_sequence (re_t *r, int depth, long *count)
+re_add (re_t *r, re_cost *a, const re_cost *b)
 {
-   *count = 1;
+   if (b->count > a->count)
+      a->count = b->count;
+   a->size += b->size;
+   if (a->size > RE_MAX_SIZE)
+      return re_fail (r, "would compile to a program too large for Go's regexp");
+   return 0;
+}
+
+/* Terms up to | or ). */
+static int
+re_sequence (re_t *r, int depth, re_cost *cost)
+{
+   cost->count = 1;
+   cost->size = 0;
    while (r->i < r->n && r->s[r->i] != '|' && r->s[r->i] != ')') {
-      long c;
-      if (re_term (r, depth, &c))
+      re_cost c;
+      if (re_term (r, depth, &c) || re_add (r, cost, &c))
          return -1;
-      if (c > *count)
-         *count = c;
    }
    return 0;
 }
 
 static int
-re_alternation (re_t *r, int depth, long *count)
+re_alternation (re_t *r, int depth, re_cost *cost)
 {
-   long c;
+   re_cost c;
    if (depth > RE_MAX_DEPTH)
       return re_fail (r, "nests groups more than 100 deep");
-   if (re_sequence (r, depth, count))
+   if (re_sequence (r, depth, cost))
       return -1;
    while (r->i < r->n && r->s[r->i] == '|') {
       r->i++;
-      if (re_sequence (r, depth, &c))
+      if (re_sequence (r, depth, &c) || re_add (r, cost, &c))
          return -1;
-      if (c > *count)
-         *count = c;
    }
    return 0;
 }
@@ -370,18 +402,17 @@ const char *
 bc_re2_check (const char *s, size_t n)
 {
    re_t r;
-   long count;
+   re_cost cost;
    if (n == 0)
       return "is empty (pipelock refuses a pattern without a regex)";
    if (n > RE_MAX_LEN)
       return "is longer than 4096 bytes";
    if (memchr (s, '\0', n))
       return "contains a NUL byte";
+   memset (&r, 0, sizeof r);
    r.s = (const unsigned char *) s;
    r.n = n;
-   r.i = 0;
-   r.why = NULL;
-   if (re_alternation (&r, 0, &count) != 0)
+   if (re_alternation (&r, 0, &cost) != 0)
       return r.why;
    if (r.i < r.n)
       return "has a ) without its (";

@@ -218,7 +218,7 @@ describe("core.pipelock_check #core", function()
       { "metrics on the proxy port", function(c) c.metrics_listen = "0.0.0.0:8888" end, "proxy's port" },
       { "bad seed phrase words", function(c) c.seed_phrase_detection = { min_words = 13 } end, "12, 15" },
       { "enterprise agents", function(c) c.agents = {} end, "^agents:" },
-      { "redaction without body scanning", function(c) c.redaction = { enabled = true }; c.request_body_scanning.enabled = false end, "requires request_body_scanning" },
+      { "a section pipelock checks with rules of its own (redaction)", function(c) c.redaction = { enabled = true } end, "^redaction: is a pipelock section a bottle's config may not hold" },
       { "version 2", function(c) c.version = 2 end, "^version" },
       { "a non-string key", function(c) c.forward_proxy[true] = 1 end, "not a string" },
       { "a function value", function(c) c.mode = print end, "^mode: must be a string" },

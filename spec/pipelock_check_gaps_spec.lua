@@ -93,8 +93,11 @@ describe("pipelock_check: internal #core", function()
 end)
 
 describe("pipelock_check: listeners and ports #core", function()
-   it("refuses reverse_proxy.listen on the proxy's port", function()
-      refused(function(c) c.reverse_proxy = { listen = "0.0.0.0:8888" } end, "^reverse_proxy%.listen: .*proxy's port")
+   it("refuses metrics_listen on the proxy's port, and the sections that add listeners", function()
+      refused(function(c) c.metrics_listen = "0.0.0.0:8888" end, "^metrics_listen: .*proxy's port")
+      for _, section in ipairs { "reverse_proxy", "kill_switch", "scan_api" } do
+         refused(function(c) c[section] = { listen = "0.0.0.0:8888" } end, "^" .. section .. ": is a pipelock section")
+      end
    end)
 
    it("refuses 08888 and +8888, which Go reads as 8888", function()
@@ -104,12 +107,6 @@ describe("pipelock_check: listeners and ports #core", function()
       refused(function(c) c.metrics_listen = "0.0.0.0:65536" end, "port from 1 to 65535")
    end)
 
-   it("refuses two listeners on one port", function()
-      refused(function(c)
-         c.metrics_listen = "0.0.0.0:9091"
-         c.scan_api = { listen = "127.0.0.1:9091" }
-      end, "^scan_api%.listen: port 9091 is taken by metrics_listen too")
-   end)
 end)
 
 describe("pipelock_check: patterns and numbers #core", function()
@@ -125,6 +122,8 @@ describe("pipelock_check: patterns and numbers #core", function()
          ["a{2,1}"] = "m < n",
          ["a{1001}"] = "more than 1000",
          ["(a{100}){100}"] = "count past 1000",
+         ["(?P<n>a)(?P<n>b)"] = "names two groups alike",
+         [("(?:" .. ("x"):rep(200) .. "){1000}")] = "too large for Go",
          ["\255"] = "UTF%-8",
          [""] = "is empty",
       } do
@@ -140,6 +139,10 @@ describe("pipelock_check: patterns and numbers #core", function()
          cfg.dlp.patterns = list { { name = "p", regex = regex } }
          assert.is_true(core.pipelock_check(cfg), regex)
       end
+   end)
+
+   it("refuses dlp.secrets_file, which the sidecar never has", function()
+      refused(function(c) c.dlp.secrets_file = "/etc/pipelock-secrets" end, "^dlp%.secrets_file: .*no secrets file")
    end)
 
    it("refuses a pattern without a name, and action on a DLP pattern", function()
@@ -165,20 +168,17 @@ describe("pipelock_check: patterns and numbers #core", function()
 end)
 
 describe("pipelock_check: no route out of the sidecar past the allowlist #core", function()
-   it("refuses pipelock's own emitters, Sentry and the reverse proxy", function()
-      refused(function(c) c.emit = { webhook = { url = "https://collector.example/x" } } end, "^emit%.webhook%.url: would let pipelock send")
-      refused(function(c) c.emit = { syslog = { address = "udp://logs.example:514" } } end, "^emit%.syslog%.address")
-      refused(function(c) c.emit = { otlp = { endpoint = "https://otel.example" } } end, "^emit%.otlp%.endpoint")
-      refused(function(c) c.sentry = { enabled = true } end, "^sentry%.enabled")
+   it("refuses Sentry, pipelock's own emitters and the reverse proxy", function()
+      refused(function(c) c.sentry = { enabled = true } end, "^sentry%.enabled: would let pipelock send")
       refused(function(c) c.sentry.dsn = "https://k@sentry.example/1" end, "^sentry%.dsn")
-      refused(function(c) c.reverse_proxy = { enabled = true, listen = "0.0.0.0:9000", upstream = "http://x.example" } end,
-         "^reverse_proxy%.enabled")
+      refused(function(c) c.emit = { webhook = { url = "https://collector.example/x" } } end, "^emit: is a pipelock section")
+      refused(function(c) c.reverse_proxy = { enabled = true, upstream = "http://x.example" } end,
+         "^reverse_proxy: is a pipelock section")
    end)
 
-   it("accepts them off or empty, as the launcher writes them", function()
+   it("accepts Sentry off, as the launcher writes it", function()
       local cfg = base()
-      cfg.emit = { webhook = { url = "" } }
-      cfg.reverse_proxy = { enabled = false }
+      cfg.sentry = { enabled = false, dsn = "" }
       assert.is_true(core.pipelock_check(cfg))
    end)
 end)
