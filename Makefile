@@ -21,8 +21,8 @@ endif
 LIBFLAG ?= -shared
 
 SRCS = csrc/core.c csrc/allowlist.c csrc/pipelock.c csrc/pipelock_check.c \
-       csrc/yaml.c csrc/http.c csrc/sys.c csrc/child.c csrc/re2_syntax.c \
-       csrc/file_read.c
+       csrc/yaml.c csrc/http.c csrc/sys.c csrc/child.c csrc/limits.c \
+       csrc/re2_syntax.c csrc/file_read.c
 HDRS = $(wildcard csrc/*.h)
 CORE = build/bottle/core.so
 

@@ -43,7 +43,7 @@ build = {
    modules = {
       ["bottle.core"] = {
          sources = { "csrc/core.c", "csrc/allowlist.c", "csrc/pipelock.c", "csrc/pipelock_check.c",
-                     "csrc/yaml.c", "csrc/http.c", "csrc/sys.c", "csrc/child.c",
+                     "csrc/yaml.c", "csrc/http.c", "csrc/sys.c", "csrc/child.c", "csrc/limits.c",
                      "csrc/re2_syntax.c", "csrc/file_read.c" },
          libraries = { "yaml", "curl" },
          incdirs = { "csrc", "$(YAML_INCDIR)", "$(CURL_INCDIR)" },

@@ -75,7 +75,7 @@ int bc_signal_pending (void);
 /* ---- file_read.c: files the launcher does not control ---------------- */
 void bc_file_read_open (lua_State *L);
 
-/* ---- child.c: untrusted child processes and kernel limits ------------- */
+/* ---- limits.c and child.c: kernel limits, untrusted child processes --- */
 #include <sys/resource.h>
 
 /* Kernel limits for a child (0 = not set); `set` once opts.limits was
