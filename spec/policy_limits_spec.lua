@@ -52,13 +52,15 @@ describe("the policy's process #policy", function()
    end)
 
    it("kills a backtracking string.find at its CPU limit", function()
+      -- a wall-clock deadline far off, so that a busy machine cannot turn this into a timeout
+      policy.timeout_seconds = 30
       local ok, msg, code, took = attempt("backtrack.lua")
       assert.is_nil(ok)
       assert.equal("invalid_policy", code)
       assert.matches("^policy " .. esc(FIX) .. "backtrack%.lua: no answer: the process was killed by SIGXCPU "
          .. "%(its CPU time limit%) %(a policy's process has at most 1 s of CPU time, 64 MB of memory "
-         .. "and 5 s per call%)$", msg)
-      assert.is_true(took < 4, took)
+         .. "and 30 s per call%)$", msg)
+      assert.is_true(took < 20, took)
    end)
 
    it("kills a policy that does not answer in time", function()
@@ -81,7 +83,7 @@ describe("the policy's process #policy", function()
          assert.is_nil(ok)
          assert.equal("invalid_policy", code)
          assert.equal("policy " .. FIX .. file .. ": ran out of memory (its process may use 64 MB)", msg)
-         assert.is_true(took < 4, took)
+         assert.is_true(took < 10, took)
          assert.is_true(collectgarbage("count") - before < 10 * 1024, "the launcher's heap stayed small")
       end)
    end
