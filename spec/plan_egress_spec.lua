@@ -51,6 +51,7 @@ describe("the egress in the preflight and the plan", function()
       local text = preflight.render(plan)
       local mark = " [changed by policy weaken-egress.lua]"
       assert.equal("off (HTTPS bodies are not scanned)" .. mark, row(text, "tls intercept"))
+      -- body scanning and the action both changed, by one policy: named once
       assert.equal("off (request bodies are not scanned)" .. mark, row(text, "dlp action"))
       assert.equal("built-in patterns off (the 8 core ones still run)" .. mark, row(text, "dlp patterns"))
       assert.matches("^8 hosts allowed .*" .. mark:gsub("%p", "%%%0") .. "$", row(text, "egress"))

@@ -66,9 +66,11 @@ function M.rows(plan, logs)
    local eg = plan.egress
    local changed = eg.changed_by or {}
    local function marked(value, ...)
-      local names = {}
+      local names, seen = {}, {}
       for _, field in ipairs { ... } do
-         for _, n in ipairs(changed[field] or {}) do names[#names + 1] = n end
+         for _, n in ipairs(changed[field] or {}) do
+            if not seen[n] then names[#names + 1] = n; seen[n] = true end
+         end
       end
       if #names == 0 then return value end
       return ("%s [changed by policy %s]"):format(value, table.concat(names, ", "))
