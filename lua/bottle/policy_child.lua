@@ -432,7 +432,7 @@ end
 local function do_call(req)
    local sb, file, which = state.sb, state.file, req.hook
    local logs = {}
-   local ok, r = run_limited(sb, file, state.hooks[which], req.value, hook_ctx(req, sb, logs))
+   local ok, r = run_limited(sb, file, rawget(state.hooks, which), req.value, hook_ctx(req, sb, logs))
    if not ok then return { ok = false, error = r } end
    if which == "plan" then
       local v, reason = r[1], r[2]
@@ -470,7 +470,7 @@ local function main()
       for k, v in pairs(req.limits or {}) do limits[k] = v end
       local done, reply, data = pcall(function()
          if req.op == "load" then return do_load(req) end
-         if req.op == "call" and state.hooks and state.hooks[req.hook] then return do_call(req) end
+         if req.op == "call" and state.hooks and rawget(state.hooks, req.hook) then return do_call(req) end
          return { ok = false, error = "policy runner: unknown request" }
       end)
       if not done then
