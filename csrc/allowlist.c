@@ -524,6 +524,7 @@ l_allowlist (lua_State *L)
    size_t i, out = 0;
    int rc;
 
+   lua_settop (L, 3);                 /* omitted arguments are nil, not the stack's next slot */
    if (!lua_isnoneornil (L, 3)) {
       luaL_checktype (L, 3, LUA_TTABLE);
       if (lua_getfield (L, 3, "defaults_name") == LUA_TSTRING)

@@ -47,7 +47,10 @@ extern const char *const bc_default_passthrough[];
 
 void bc_allowlist_open (lua_State *L);
 
-/* ---- pipelock.c / pipelock_check.c ---------------------------------- */
+/* ---- pipelock.c / pipelock_check.c / re2_syntax.c -------------------- */
+/* NULL when Go's regexp would compile the pattern (a conservative subset
+ * of RE2 is accepted); else a static reason ("uses lookaround ..."). */
+const char *bc_re2_check (const char *s, size_t n);
 void bc_pipelock_open (lua_State *L);
 void bc_pipelock_check_open (lua_State *L);
 
@@ -56,6 +59,8 @@ void bc_pipelock_check_open (lua_State *L);
  * the encoder that an empty table is a sequence). */
 void bc_push_array_mt (lua_State *L);
 void bc_yaml_open (lua_State *L);
+/* 1 when s[0..len) is valid UTF-8 (what the YAML encoder can write). */
+int bc_utf8_valid (const char *s, size_t len);
 
 /* ---- http.c ---------------------------------------------------------- */
 void bc_http_open (lua_State *L);
@@ -66,6 +71,29 @@ void bc_sys_open (lua_State *L);
 /* Nonzero once SIGINT or SIGTERM arrived after core.signals(); http.c's
  * progress callback reads it to abort a transfer. */
 int bc_signal_pending (void);
+
+/* ---- file_read.c: files the launcher does not control ---------------- */
+void bc_file_read_open (lua_State *L);
+
+/* ---- limits.c and child.c: kernel limits, untrusted child processes --- */
+#include <sys/resource.h>
+
+/* Kernel limits for a child (0 = not set); `set` once opts.limits was
+ * given, which also closes every inherited descriptor above stdio. */
+typedef struct {
+   int set;
+   rlim_t cpu, memory, files;
+} bc_limits;
+
+/* Reads opts.limits ({cpu = s, memory = bytes, files = n}) at `idx`; raises on misuse. */
+void bc_limits_read (lua_State *L, int idx, bc_limits *lim);
+/* core.spawn's and core.child's (argv, opts): checks them, reads
+ * opts.limits, leaves argv as a NULL-terminated array at index 3. */
+const char **bc_spawn_args (lua_State *L, bc_limits *lim);
+/* In the forked child: closes descriptors >= keep, sets the limits (no core
+ * dump).  Async-signal-safe; 0 or -1 with errno. */
+int bc_limits_apply (const bc_limits *lim, int keep);
+void bc_child_open (lua_State *L);
 
 #pragma GCC visibility pop
 

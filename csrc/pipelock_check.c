@@ -5,10 +5,15 @@
  * keys, wrong types, bad enums, bad CIDRs), what pipelock would accept but
  * silently get wrong (hosts it never matches, relative CA paths), and
  * anything that would undo the bottle: a mode other than strict, enforce
- * off, the forward proxy off, the listener moved.  Errors read
+ * off, the forward proxy off, the listener moved, SSRF protection opened
+ * wholesale.  Every comparison is length-aware: a NUL byte anywhere in a
+ * key or a string is refused (C string functions would stop at it and
+ * compare "strict\0audit" equal to "strict").  Values are read with raw
+ * access only, as the YAML encoder reads them.  Errors read
  * "path.to.key: problem". */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,7 +65,6 @@ static const enum_rule enums[] = {
    { "browser_shield.strictness", { "minimal", "standard", "aggressive" } },
    { "cross_request_detection.action", { "block", "warn" } },
    { "cross_request_detection.entropy_budget.action", { "block", "warn" } },
-   { "dlp.patterns[].action", { "warn" } },
    { "dlp.patterns[].validator", { "luhn", "mod97", "aba", "wif" } },
    { "emit.otlp.min_severity", { "info", "warn", "critical" } },
    { "emit.syslog.min_severity", { "info", "warn", "critical" } },
@@ -95,18 +99,22 @@ typedef enum { HOSTS_ALLOW, HOSTS_BLOCK } host_rule;
 static const struct { const char *path; host_rule rule; } host_lists[] = {
    { "adaptive_enforcement.exempt_domains[]", HOSTS_ALLOW },
    { "api_allowlist[]", HOSTS_ALLOW },
+   { "browser_shield.exempt_domains[]", HOSTS_ALLOW },
+   { "browser_shield.tracking_domains[]", HOSTS_BLOCK },
    { "cross_request_detection.entropy_budget.exempt_domains[]", HOSTS_ALLOW },
    { "dlp.patterns[].exempt_domains[]", HOSTS_ALLOW },
    { "fetch_proxy.monitoring.blocklist[]", HOSTS_BLOCK },
    { "fetch_proxy.monitoring.subdomain_entropy_exclusions[]", HOSTS_ALLOW },
    { "forward_proxy.redirect_websocket_hosts[]", HOSTS_ALLOW },
    { "response_scanning.exempt_domains[]", HOSTS_ALLOW },
+   { "taint.allowlisted_domains[]", HOSTS_ALLOW },
    { "tls_interception.passthrough_domains[]", HOSTS_ALLOW },
    { "trusted_domains[]", HOSTS_ALLOW },
    { NULL, HOSTS_ALLOW }
 };
 
-/* CIDR lists; `canonical` also refuses host bits and /0 (ssrf.ip_allowlist). */
+/* CIDR lists; `canonical` also refuses host bits, IPv4-mapped IPv6 and
+ * anything wider than /8 (ssrf.ip_allowlist). */
 static const struct { const char *path; int canonical; } cidr_lists[] = {
    { "internal[]", 0 },
    { "kill_switch.allowlist_ips[]", 0 },
@@ -133,16 +141,64 @@ static const struct { const char *path; lua_Integer min; const char *why; } int_
    { NULL, 0, NULL }
 };
 
-/* Listeners other than the proxy's must not take its port. */
-static const char *const listen_keys[] = {
-   "kill_switch.api_listen", "metrics_listen", "scan_api.listen", NULL
+/* Listeners other than the proxy's (the sections that would add more are
+ * not allowed, see allowed_sections) must not take its port. */
+static const char *const listen_keys[] = { "metrics_listen", NULL };
+
+/* Regular expressions Go's regexp compiles (re2_syntax.c). */
+static const char *const regex_keys[] = {
+   "dlp.patterns[].regex", "response_scanning.patterns[].regex", NULL
+};
+
+/* Entries of these lists need both fields (pipelock: "DLP pattern missing name"). */
+static const struct { const char *path; const char *fields[3]; } required_fields[] = {
+   { "dlp.patterns[]", { "name", "regex", NULL } },
+   { "response_scanning.patterns[]", { "name", "regex", NULL } },
+   { NULL, { NULL } }
+};
+
+/* The top-level sections a bottle's config may hold: the ones the
+ * launcher writes and the ones a policy may tune.  pipelock 2.3.0 checks
+ * every other section with rules of its own (taint, rules, media_policy,
+ * scan_api, mcp_*...) that this check does not model, so a config that
+ * holds one is refused rather than passed on to fail in the sidecar.
+ * scripts/pipelock_differential.lua runs the real pipelock over random
+ * configs to keep this true. */
+static const char *const allowed_sections[] = {
+   "api_allowlist", "dlp", "enforce", "explain_blocks", "fetch_proxy", "forward_proxy", "internal",
+   "logging", "metrics_listen", "mode", "request_body_scanning", "response_scanning",
+   "seed_phrase_detection", "sentry", "ssrf", "tls_interception", "trusted_domains", "version", NULL
+};
+
+/* Keys refused outright, with the reason. */
+static const struct { const char *path; const char *why; } refused_keys[] = {
+   { "dlp.patterns[].action",
+     "is not accepted here: pipelock 2.3.0 refuses it on any of its 48 built-in pattern names, "
+     "which this check cannot tell apart; request_body_scanning.action sets what a match does" },
+   { "dlp.secrets_file",
+     "is not accepted here: the launcher puts no secrets file in the sidecar, and pipelock refuses "
+     "to start without it; describe the secrets with dlp.patterns" },
+   { NULL, NULL }
+};
+
+/* Ways pipelock itself would send data out, straight from the sidecar
+ * and past api_allowlist, in the sections allowed (emit and reverse_proxy
+ * are not): a config may not set them (a non-empty string or true). */
+static const char *const side_routes[] = { "sentry.dsn", "sentry.enabled", NULL };
+
+/* pipelock's SSRF defaults: `internal` may add ranges, never drop these. */
+static const char *const internal_defaults[] = {
+   "0.0.0.0/8", "127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
+   "169.254.0.0/16", "100.64.0.0/10", "224.0.0.0/4", "::1/128", "fc00::/7", "fe80::/10",
+   "ff00::/8", NULL
 };
 
 #define SIDECAR_LISTEN "0.0.0.0:8888"
 #define SIDECAR_PORT "8888"
 
 /* What to check on a string (see find_string_rule). */
-typedef enum { R_NONE, R_DLP_ACTION, R_ENUM, R_HOST, R_CIDR, R_ABSOLUTE, R_LISTEN } rule_kind;
+typedef enum { R_NONE, R_DLP_ACTION, R_ENUM, R_HOST, R_CIDR, R_ABSOLUTE, R_LISTEN, R_REGEX,
+               R_DURATION } rule_kind;
 typedef struct { rule_kind kind; int index; } string_rule;
 
 /* ---- the walk ---------------------------------------------------------- */
@@ -256,6 +312,11 @@ check_cidr (walker *w, const char *s, size_t n, int canonical)
       return 0;
    if (bits == 0)
       return fail (w, "%s is a catch-all (/0) and would disable SSRF protection", q);
+   if (family == AF_INET6 && memcmp (addr, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0)
+      return fail (w, "%s is an IPv4-mapped range, which Go applies to IPv4 addresses; write it as IPv4 (a.b.c.d/n)", q);
+   if (bits < 8)
+      return fail (w, "%s is wider than /8 and would turn SSRF protection off for most addresses; "
+                      "list the internal ranges you need", q);
    for (i = 0; i < maxbits / 8; i++) {
       int keep = (int) bits - i * 8;
       unsigned char mask = keep >= 8 ? 0xff : keep <= 0 ? 0 : (unsigned char) (0xff << (8 - keep));
@@ -275,17 +336,99 @@ check_cidr (walker *w, const char *s, size_t n, int canonical)
    return 0;
 }
 
+/* The port of host:port as a number, or -1 unless it is plain decimal
+ * 1-65535 (Go reads "08888" and "+8888" as 8888: they are refused). */
+static long
+listen_port (const char *s, size_t n)
+{
+   const char *colon = memrchr (s, ':', n), *p;
+   long port = 0;
+   if (!colon || colon + 1 == s + n || colon[1] == '0' || s + n - colon - 1 > 5)
+      return -1;
+   for (p = colon + 1; p < s + n; p++) {
+      if (*p < '0' || *p > '9')
+         return -1;
+      port = port * 10 + (*p - '0');
+   }
+   return port >= 1 && port <= 65535 ? port : -1;
+}
+
+/* The only listener a config may move (metrics_listen) must stay on the
+ * sidecar's own loopback: 127.0.0.0/8 as a dotted quad, [::1] or localhost. */
+static int
+loopback_host (const char *h, size_t n)
+{
+   size_t i, dots = 0;
+   if ((n == 5 && memcmp (h, "[::1]", 5) == 0) || (n == 9 && memcmp (h, "localhost", 9) == 0))
+      return 1;
+   if (n < 9 || n > 15 || memcmp (h, "127.", 4) != 0)
+      return 0;
+   for (i = 4; i < n; i++) {
+      if (h[i] == '.') {
+         if (h[i - 1] == '.' || i + 1 == n)
+            return 0;
+         dots++;
+      }
+      else if (h[i] < '0' || h[i] > '9')
+         return 0;
+   }
+   return dots == 2;
+}
+
 static int
 check_listen (walker *w, const char *s, size_t n)
 {
    char q[96];
-   const char *colon = memrchr (s, ':', n);
+   long port = listen_port (s, n);
    quote (q, sizeof q, s, n);
-   if (!colon || colon + 1 == s + n)
-      return fail (w, "%s is not host:port", q);
-   if ((size_t) (s + n - colon - 1) == strlen (SIDECAR_PORT)
-       && memcmp (colon + 1, SIDECAR_PORT, strlen (SIDECAR_PORT)) == 0)
+   if (port < 0)
+      return fail (w, "%s is not host:port with a port from 1 to 65535 written plainly (no sign, no leading zero)", q);
+   if (port == atol (SIDECAR_PORT))
       return fail (w, "%s takes the proxy's port %s; choose another port", q, SIDECAR_PORT);
+   if (!loopback_host (s, (size_t) ((const char *) memrchr (s, ':', n) - s)))
+      return fail (w, "%s is not on the sidecar's loopback: /metrics and /stats would answer the agent; "
+                   "write 127.0.0.1:PORT", q);
+   return 0;
+}
+
+/* A Go duration ("24h", "1h30m", "90s") that is > 0: pipelock 2.3.0's
+ * cert_ttl.  Units ns us ms s m h; no sign. */
+static int
+check_duration (walker *w, const char *s, size_t n)
+{
+   static const char *const units[] = { "ns", "us", "\xc2\xb5s", "ms", "s", "m", "h", NULL };
+   size_t i = 0;
+   int nonzero = 0;
+   char q[96];
+   quote (q, sizeof q, s, n);
+   if (n == 0)
+      return fail (w, "%s is not a duration (write 24h or 90m)", q);
+   while (i < n) {
+      size_t start = i;
+      int k, dot = 0, unit = 0;
+      while (i < n && ((s[i] >= '0' && s[i] <= '9') || (s[i] == '.' && !dot))) {
+         if (s[i] == '.')
+            dot = 1;
+         else if (s[i] != '0')
+            nonzero = 1;
+         i++;
+      }
+      if (i == start || (i == start + 1 && dot))
+         return fail (w, "%s is not a duration (write 24h or 90m)", q);
+      for (k = 0; units[k] && !unit; k++) {
+         size_t len = strlen (units[k]);
+         /* "m" must not take the "m" of "ms" */
+         if (i + len <= n && memcmp (s + i, units[k], len) == 0
+             && !(len == 1 && s[i] == 'm' && i + 1 < n && s[i + 1] == 's')) {
+            i += len;
+            unit = 1;
+         }
+      }
+      if (!unit)
+         return fail (w, "%s is not a duration: each number needs a unit (ns, us, ms, s, m, h)", q);
+   }
+   if (!nonzero)
+      return fail (w, "%s must be longer than zero", q);
    return 0;
 }
 
@@ -313,6 +456,11 @@ find_string_rule (const char *spath)
    for (i = 0; r.kind == R_NONE && listen_keys[i]; i++)
       if (strcmp (listen_keys[i], spath) == 0)
          r.kind = R_LISTEN, r.index = i;
+   for (i = 0; r.kind == R_NONE && regex_keys[i]; i++)
+      if (strcmp (regex_keys[i], spath) == 0)
+         r.kind = R_REGEX, r.index = i;
+   if (r.kind == R_NONE && strcmp (spath, "tls_interception.cert_ttl") == 0)
+      r.kind = R_DURATION;
    return r;
 }
 
@@ -328,6 +476,16 @@ check_string_rules (walker *w, const char *s, size_t n)
       snprintf (w->rule_path, sizeof w->rule_path, "%s", w->spath);
    }
    r = w->rule;
+   if (memchr (s, '\0', n)) {
+      char q[96];
+      quote (q, sizeof q, s, n);
+      return fail (w, "%s contains a NUL byte", q);
+   }
+   if (!bc_utf8_valid (s, n)) {
+      char q[96];
+      quote (q, sizeof q, s, n);
+      return fail (w, "%s is not valid UTF-8", q);
+   }
    switch (r.kind) {
    case R_DLP_ACTION:
       /* In the struct, but 2.3.0's validation refuses every value. */
@@ -337,7 +495,7 @@ check_string_rules (walker *w, const char *s, size_t n)
       {
          char q[96], list[128] = "";
          for (j = 0; enums[r.index].values[j]; j++)
-            if (strcmp (enums[r.index].values[j], s) == 0)
+            if (strlen (enums[r.index].values[j]) == n && memcmp (enums[r.index].values[j], s, n) == 0)
                return 0;
          for (j = 0; enums[r.index].values[j]; j++) {
             strcat (list, j ? ", " : "");
@@ -356,6 +514,17 @@ check_string_rules (walker *w, const char *s, size_t n)
       return 0;
    case R_LISTEN:
       return n > 0 ? check_listen (w, s, n) : 0;
+   case R_REGEX:
+      {
+         const char *why = bc_re2_check (s, n);
+         char q[96];
+         if (!why)
+            return 0;
+         quote (q, sizeof q, s, n);
+         return fail (w, "%s %s", q, why);
+      }
+   case R_DURATION:
+      return check_duration (w, s, n);
    default:
       return 0;
    }
@@ -411,7 +580,7 @@ check_mapping (walker *w, int idx, bc_kind kind)
    lua_State *L = w->L;
    const char **keys;
    size_t n = 0, cap = 0, i;
-   int rc = 0;
+   int rc = 0, j;
 
    luaL_checkstack (L, 8, "pipelock_check");
    /* Collect the keys (anchored in the table) and visit them in order so
@@ -428,8 +597,16 @@ check_mapping (walker *w, int idx, bc_kind kind)
    keys = lua_newuserdatauv (L, (cap ? cap : 1) * sizeof *keys, 0);
    lua_pushnil (L);
    while (lua_next (L, idx)) {
+      size_t kl;
       lua_pop (L, 1);
-      keys[n++] = lua_tostring (L, -1);
+      keys[n] = lua_tolstring (L, -1, &kl);
+      if (strlen (keys[n]) != kl) {
+         char q[96];
+         quote (q, sizeof q, keys[n], kl);
+         lua_pop (L, 2);
+         return fail (w, "has a key with a NUL byte (%s)", q);
+      }
+      n++;
    }
    qsort (keys, n, sizeof *keys, cmp_cstr);
 
@@ -444,6 +621,19 @@ check_mapping (walker *w, int idx, bc_kind kind)
             rc = fail (w, "unknown key (pipelock 2.3.0 refuses keys it does not know)");
             break;
          }
+         if (sl == 0) {
+            int known = 0;
+            for (j = 0; allowed_sections[j] && !known; j++)
+               known = strcmp (allowed_sections[j], keys[i]) == 0;
+            if (!known && strcmp (keys[i], "agents") != 0)
+               return fail (w, "is a pipelock section a bottle's config may not hold: pipelock checks it "
+                               "with rules of its own that the launcher does not check (the sections "
+                               "allowed are those `render` writes, and internal, metrics_listen, "
+                               "response_scanning, seed_phrase_detection, ssrf, trusted_domains)");
+         }
+         for (j = 0; refused_keys[j].path; j++)
+            if (strcmp (refused_keys[j].path, w->spath) == 0)
+               return fail (w, "%s", refused_keys[j].why);
       }
       else {
          /* a map's values: schema path "m{}", display path "m.key" */
@@ -452,13 +642,28 @@ check_mapping (walker *w, int idx, bc_kind kind)
          snprintf (w->dpath + dl, sizeof w->dpath - dl, ".%s", keys[i]);
          e = schema_find (w->spath);
       }
-      lua_getfield (L, idx, keys[i]);
+      lua_pushstring (L, keys[i]);
+      lua_rawget (L, idx);
       rc = e ? check_value (w, lua_gettop (L), e->kind) : fail (w, "not in the schema");
       lua_pop (L, 1);
       if (rc == 0)
          pop_path (w, sl, dl);
    }
    lua_pop (L, 1);                                        /* keys */
+   if (rc == 0 && kind == BC_K_STRUCT)
+      for (j = 0; required_fields[j].path; j++)
+         if (strcmp (required_fields[j].path, w->spath) == 0) {
+            int f;
+            for (f = 0; required_fields[j].fields[f]; f++) {
+               int ok;
+               lua_pushstring (L, required_fields[j].fields[f]);
+               ok = lua_rawget (L, idx) == LUA_TSTRING && lua_rawlen (L, -1) > 0;
+               lua_pop (L, 1);
+               if (!ok)
+                  return fail (w, "needs a non-empty %s (pipelock refuses a pattern without one)",
+                               required_fields[j].fields[f]);
+            }
+         }
    return rc;
 }
 
@@ -469,6 +674,8 @@ unchanged_since_validated (lua_State *L, int idx, lua_Integer n)
 {
    lua_Integer i;
    int same = 1;
+   if (n == 0)
+      return 0;      /* nothing to save, and lua_next cannot start after key 0 */
    if (lua_getfield (L, LUA_REGISTRYINDEX, BC_VALIDATED_LISTS) != LUA_TTABLE) {
       lua_pop (L, 1);
       return 0;
@@ -561,6 +768,19 @@ check_list (walker *w, int idx)
    return 0;
 }
 
+/* Does the table at idx carry core.array_mt (written as a YAML sequence)? */
+static int
+is_marked_list (lua_State *L, int idx)
+{
+   int marked;
+   if (!lua_getmetatable (L, idx))
+      return 0;
+   bc_push_array_mt (L);
+   marked = lua_rawequal (L, -1, -2);
+   lua_pop (L, 2);
+   return marked;
+}
+
 static int
 check_value (walker *w, int idx, bc_kind kind)
 {
@@ -579,12 +799,20 @@ check_value (walker *w, int idx, bc_kind kind)
       if (!lua_isinteger (L, idx))
          return fail (w, "must be %s, not %s", kind_name (kind),
                       t == LUA_TNUMBER ? "a fraction" : luaL_typename (L, idx));
-      if (kind == BC_K_UINT && lua_tointeger (L, idx) < 0)
+      /* every count, size and duration in pipelock is >= 0; it refuses
+       * some negative ones and misreads others */
+      if (lua_tointeger (L, idx) < 0)
          return fail (w, "must not be negative");
       return check_int_rules (w, lua_tointeger (L, idx));
    case BC_K_FLOAT:
       if (t != LUA_TNUMBER)
          return fail (w, "must be %s, not %s", kind_name (kind), luaL_typename (L, idx));
+      if (!isfinite ((double) lua_tonumber (L, idx)))
+         return fail (w, "must be a finite number, not %s",
+                      isnan ((double) lua_tonumber (L, idx)) ? "NaN" : "infinite");
+      if (strcmp (w->spath, "sentry.sample_rate") == 0
+          && (lua_tonumber (L, idx) < 0 || lua_tonumber (L, idx) > 1))
+         return fail (w, "must be from 0 to 1");
       return 0;
    case BC_K_STRING:
       if (t != LUA_TSTRING)
@@ -597,12 +825,17 @@ check_value (walker *w, int idx, bc_kind kind)
    case BC_K_LIST:
       if (t != LUA_TTABLE)
          return fail (w, "must be %s, not %s", kind_name (kind), luaL_typename (L, idx));
+      lua_pushnil (L);
+      if (!lua_next (L, idx) && !is_marked_list (L, idx))
+         return fail (w, "is an empty table that is not marked as a list (core.array_mt), "
+                         "so it would be written as a mapping pipelock cannot read; write a list");
+      lua_settop (L, idx);
       return check_list (w, idx);
    case BC_K_MAP:
    case BC_K_STRUCT:
       if (t != LUA_TTABLE)
          return fail (w, "must be %s, not %s", kind_name (kind), luaL_typename (L, idx));
-      if (lua_rawlen (L, idx) > 0)
+      if (lua_rawlen (L, idx) > 0 || is_marked_list (L, idx))
          return fail (w, "must be a mapping, not a list");
       return check_mapping (w, idx, kind);
    default:
@@ -616,7 +849,6 @@ check_value (walker *w, int idx, bc_kind kind)
 static int
 get_path (lua_State *L, int cfg, const char *dotted)
 {
-   char part[64];
    const char *p = dotted;
    lua_pushvalue (L, cfg);
    while (*p) {
@@ -626,9 +858,8 @@ get_path (lua_State *L, int cfg, const char *dotted)
          lua_pushnil (L);
          return LUA_TNIL;
       }
-      memcpy (part, p, n);
-      part[n] = '\0';
-      lua_getfield (L, -1, part);
+      lua_pushlstring (L, p, n);
+      lua_rawget (L, -2);
       lua_remove (L, -2);
       p += n + (p[n] == '.');
    }
@@ -643,8 +874,11 @@ need (walker *w, int cfg, const char *path, int type, const char *expect_s,
    int t = get_path (L, cfg, path), ok;
    if (type == LUA_TBOOLEAN)
       ok = t == LUA_TBOOLEAN && lua_toboolean (L, -1) == expect_b;
-   else
-      ok = t == LUA_TSTRING && strcmp (lua_tostring (L, -1), expect_s) == 0;
+   else {
+      size_t n;
+      const char *s = t == LUA_TSTRING ? lua_tolstring (L, -1, &n) : NULL;
+      ok = s && n == strlen (expect_s) && memcmp (s, expect_s, n) == 0;
+   }
    lua_pop (L, 1);
    if (!ok) {
       snprintf (w->dpath, sizeof w->dpath, "%s", path);
@@ -653,23 +887,86 @@ need (walker *w, int cfg, const char *path, int type, const char *expect_s,
    return 0;
 }
 
-/* `a` true requires `b` true (pipelock's own cross-key rules). */
+/* `internal` omitted: pipelock's 12 default ranges.  Present (even empty,
+ * which turns the DNS SSRF check off): it must keep all of them. */
 static int
-requires (walker *w, int cfg, const char *a, const char *b)
+check_internal (walker *w, int cfg)
 {
    lua_State *L = w->L;
-   int on;
-   get_path (L, cfg, a);
-   on = lua_toboolean (L, -1) && lua_isboolean (L, -1);
-   lua_pop (L, 1);
-   if (!on)
+   int i;
+   if (get_path (L, cfg, "internal") != LUA_TTABLE) {
+      lua_pop (L, 1);
       return 0;
-   get_path (L, cfg, b);
-   on = lua_isboolean (L, -1) && lua_toboolean (L, -1);
+   }
+   for (i = 0; internal_defaults[i]; i++) {
+      lua_Integer j, n = (lua_Integer) lua_rawlen (L, -1);
+      int found = 0;
+      for (j = 1; j <= n && !found; j++) {
+         size_t len;
+         const char *e;
+         lua_rawgeti (L, -1, j);
+         e = lua_tolstring (L, -1, &len);
+         found = e && len == strlen (internal_defaults[i]) && memcmp (e, internal_defaults[i], len) == 0;
+         lua_pop (L, 1);
+      }
+      if (!found) {
+         lua_pop (L, 1);
+         snprintf (w->dpath, sizeof w->dpath, "internal");
+         return fail (w, "must keep pipelock's default range %s (a config may add ranges to internal, "
+                         "never drop one: that would open SSRF to it)", internal_defaults[i]);
+      }
+   }
    lua_pop (L, 1);
-   if (!on) {
-      snprintf (w->dpath, sizeof w->dpath, "%s", a);
-      return fail (w, "requires %s: true", b);
+   return 0;
+}
+
+/* Pushes nothing; 1 when cfg.path is the string `value`. */
+static int
+string_is (lua_State *L, int cfg, const char *path, const char *value)
+{
+   size_t n;
+   const char *s;
+   int is = 0;
+   if (get_path (L, cfg, path) == LUA_TSTRING) {
+      s = lua_tolstring (L, -1, &n);
+      is = n == strlen (value) && memcmp (s, value, n) == 0;
+   }
+   lua_pop (L, 1);
+   return is;
+}
+
+/* 1 when cfg.path is set to something other than "" (or false/nil). */
+static int
+is_set (lua_State *L, int cfg, const char *path)
+{
+   int t = get_path (L, cfg, path), set;
+   set = t == LUA_TSTRING ? lua_rawlen (L, -1) > 0 : t == LUA_TBOOLEAN ? lua_toboolean (L, -1) : t != LUA_TNIL;
+   lua_pop (L, 1);
+   return set;
+}
+
+static int
+check_side_routes (walker *w, int cfg)
+{
+   int i;
+   for (i = 0; side_routes[i]; i++)
+      if (is_set (w->L, cfg, side_routes[i])) {
+         snprintf (w->dpath, sizeof w->dpath, "%s", side_routes[i]);
+         return fail (w, "would let pipelock send data out of the sidecar itself, past api_allowlist; "
+                         "a bottle's config may not set it");
+      }
+   return 0;
+}
+
+/* validate.go: an output to a file needs the file. */
+static int
+check_logging_file (walker *w, int cfg)
+{
+   lua_State *L = w->L;
+   if ((string_is (L, cfg, "logging.output", "file") || string_is (L, cfg, "logging.output", "both"))
+       && !is_set (L, cfg, "logging.file")) {
+      snprintf (w->dpath, sizeof w->dpath, "logging.file");
+      return fail (w, "is required when logging.output is file or both");
    }
    return 0;
 }
@@ -729,9 +1026,7 @@ check_invariants (walker *w, int cfg)
    }
    lua_pop (L, 1);
 
-   if (requires (w, cfg, "redaction.enabled", "request_body_scanning.enabled")
-       || requires (w, cfg, "adaptive_enforcement.enabled", "session_profiling.enabled")
-       || requires (w, cfg, "airlock.enabled", "session_profiling.enabled"))
+   if (check_internal (w, cfg) || check_logging_file (w, cfg) || check_side_routes (w, cfg))
       return -1;
    return 0;
 }

@@ -484,7 +484,9 @@ end_child (pid_t pid, double grace)
 
 /* core.spawn(argv, opts) -> exit status | nil, message, code
  * No shell.  opts.env adds NAME=value pairs to the child's environment
- * only; opts.stdin/stdout/stderr = "null" redirect to /dev/null.
+ * only; opts.stdin/stdout/stderr = "null" redirect to /dev/null;
+ * opts.limits = {cpu =, memory =, files =} sets kernel limits in the child
+ * and closes every descriptor it would inherit above stdio (child.c).
  * opts.signal_grace = seconds: a SIGINT/SIGTERM made pending (core.signals)
  * while the child runs ends it (SIGTERM, SIGKILL after the grace) and
  * returns nil, "interrupted by SIGINT", "interrupted"; without it the wait
@@ -492,7 +494,7 @@ end_child (pid_t pid, double grace)
 static int
 l_spawn (lua_State *L)
 {
-   int argc, i, nenv = 0, status, have_tio = 0;
+   int i, nenv = 0, status, have_tio = 0;
    double grace = -1;
    struct termios tio;
    const char **argv;
@@ -500,21 +502,9 @@ l_spawn (lua_State *L)
    pid_t pid;
    const char *stdio[3] = { NULL, NULL, NULL };
    static const char *const stdio_names[3] = { "stdin", "stdout", "stderr" };
+   bc_limits lim;
 
-   luaL_checktype (L, 1, LUA_TTABLE);
-   argc = (int) lua_rawlen (L, 1);
-   luaL_argcheck (L, argc > 0, 1, "argv must not be empty");
-   if (!lua_isnoneornil (L, 2))
-      luaL_checktype (L, 2, LUA_TTABLE);
-   lua_settop (L, 2);
-
-   argv = lua_newuserdatauv (L, (size_t) (argc + 1) * sizeof *argv, 0);
-   for (i = 0; i < argc; i++) {
-      lua_rawgeti (L, 1, i + 1);
-      argv[i] = luaL_checkstring (L, -1);
-      lua_pop (L, 1);                       /* anchored in argv table */
-   }
-   argv[argc] = NULL;
+   argv = bc_spawn_args (L, &lim);
 
    /* The child's environment: ours plus opts.env, built as Lua strings so
     * that nothing needs freeing on an error. */
@@ -606,6 +596,15 @@ l_spawn (lua_State *L)
                   close (fd);
                }
             }
+         /* keep the exec-failure pipe open until exec closes it */
+         if (lim.set && (dup2 (fds[1], 3) < 0 || fcntl (3, F_SETFD, FD_CLOEXEC) != 0
+                         || bc_limits_apply (&lim, 4) != 0)) {
+            err = errno;
+            if (write (fds[1], &err, sizeof err) < 0) { /* nothing more to do */ }
+            _exit (127);
+         }
+         if (lim.set)
+            fds[1] = 3;
          execvpe (argv[0], (char *const *) argv, envp);
          err = errno;
          if (write (fds[1], &err, sizeof err) < 0) { /* nothing more to do */ }

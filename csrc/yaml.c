@@ -68,6 +68,12 @@ quote_for_message (char *dst, size_t cap, const char *s, size_t len)
       }
       else if (c < 0x20 || c == 0x7f)
          o += (size_t) snprintf (dst + o, cap - o, "\\x%02x", c);
+      else if (c == 0xc2 && i + 1 < len && (unsigned char) s[i + 1] >= 0x80
+               && (unsigned char) s[i + 1] <= 0x9f) {
+         /* a C1 control (U+009B is a CSI on many terminals) */
+         o += (size_t) snprintf (dst + o, cap - o, "\\u{%x}", (unsigned char) s[i + 1]);
+         i++;
+      }
       else
          dst[o++] = (char) c;
    }
@@ -247,6 +253,7 @@ typedef struct decoder {
    const char *text;
    size_t textlen;
    int pos_idx;          /* stack index of the positions table, 0 if not asked */
+   int max_depth;        /* opts.max_depth, at most MAX_DEPTH */
    int mt_idx;           /* stack index of core.array_mt */
    /* the failure, when there is one */
    const char *code;     /* NULL: out of memory, to be raised */
@@ -478,9 +485,9 @@ decode_sequence (decoder *d, int depth)
    lua_Integer n = 0;
    int t, at = 0;
 
-   if (depth > MAX_DEPTH)
+   if (depth > d->max_depth)
       return decode_fail (d, "yaml_depth", ev->start_mark,
-                          "nested deeper than %d levels", MAX_DEPTH);
+                          "nested deeper than %d levels", d->max_depth);
    if (tag && strcmp (tag, YAML_SEQ_TAG))
       return tag_fail (d, tag, "sequence");
    lua_newtable (L);
@@ -550,9 +557,9 @@ decode_mapping (decoder *d, int depth)
    const char *tag = (const char *) ev->data.mapping_start.tag;
    int t, at = 0;
 
-   if (depth > MAX_DEPTH)
+   if (depth > d->max_depth)
       return decode_fail (d, "yaml_depth", ev->start_mark,
-                          "nested deeper than %d levels", MAX_DEPTH);
+                          "nested deeper than %d levels", d->max_depth);
    if (tag && strcmp (tag, YAML_MAP_TAG))
       return tag_fail (d, tag, "mapping");
    lua_newtable (L);
@@ -643,7 +650,7 @@ l_yaml_decode (lua_State *L)
 {
    size_t len;
    const char *text = luaL_checklstring (L, 1, &len);
-   int positions = 0;
+   int positions = 0, max_depth = MAX_DEPTH;
    decoder *d;
 
    lua_settop (L, 2);
@@ -653,6 +660,11 @@ l_yaml_decode (lua_State *L)
       luaL_checktype (L, 2, LUA_TTABLE);
       lua_getfield (L, 2, "positions");
       positions = lua_toboolean (L, -1);
+      lua_pop (L, 1);
+      if (lua_getfield (L, 2, "max_depth") != LUA_TNIL) {
+         max_depth = (int) luaL_checkinteger (L, -1);
+         luaL_argcheck (L, max_depth >= 1 && max_depth <= MAX_DEPTH, 2, "opts.max_depth must be 1 to 256");
+      }
       lua_pop (L, 1);
       if (lua_getfield (L, 2, "name") == LUA_TNIL) {
          lua_pop (L, 1);
@@ -673,6 +685,7 @@ l_yaml_decode (lua_State *L)
    d->text = text;
    d->textlen = len;
    d->pos_idx = positions ? 4 : 0;
+   d->max_depth = max_depth;
    d->mt_idx = 5;
    if (!yaml_parser_initialize (&d->parser))
       return luaL_error (L, "yaml_decode: not enough memory");
@@ -892,6 +905,27 @@ utf8_sequence (const unsigned char *s, size_t i, size_t len, unsigned long *cp)
       return 0;
    *cp = v;
    return n;
+}
+
+int
+bc_utf8_valid (const char *str, size_t len)
+{
+   const unsigned char *s = (const unsigned char *) str;
+   size_t i = 0, n;
+   unsigned long cp;
+   while (i < len) {
+      unsigned char k = byte_class[s[i]];
+      if (k == 3)
+         return 0;
+      if (k == 2) {
+         if ((n = utf8_sequence (s, i, len, &cp)) == 0)
+            return 0;
+         i += n;
+      }
+      else
+         i++;
+   }
+   return 1;
 }
 
 /* Looks at a string to be written.  Returns -1 when it is not valid UTF-8,

@@ -215,10 +215,10 @@ describe("core.pipelock_check #core", function()
       { "a relative CA key path", function(c) c.tls_interception.ca_key = "ca-key.pem" end, "absolute" },
       { "TLS on without a CA", function(c) c.tls_interception.ca_cert = nil end, "^tls_interception%.ca_cert" },
       { "a zero rate limit (means 60)", function(c) c.fetch_proxy.monitoring.max_requests_per_minute = 0 end, "turns 0 back into 60" },
-      { "metrics on the proxy port", function(c) c.metrics_listen = "0.0.0.0:8888" end, "proxy's port" },
+      { "metrics on the proxy port", function(c) c.metrics_listen = "127.0.0.1:8888" end, "proxy's port" },
       { "bad seed phrase words", function(c) c.seed_phrase_detection = { min_words = 13 } end, "12, 15" },
       { "enterprise agents", function(c) c.agents = {} end, "^agents:" },
-      { "redaction without body scanning", function(c) c.redaction = { enabled = true }; c.request_body_scanning.enabled = false end, "requires request_body_scanning" },
+      { "a section pipelock checks with rules of its own (redaction)", function(c) c.redaction = { enabled = true } end, "^redaction: is a pipelock section a bottle's config may not hold" },
       { "version 2", function(c) c.version = 2 end, "^version" },
       { "a non-string key", function(c) c.forward_proxy[true] = 1 end, "not a string" },
       { "a function value", function(c) c.mode = print end, "^mode: must be a string" },
@@ -260,7 +260,7 @@ describe("core.pipelock_check #core", function()
       cfg.fetch_proxy.monitoring.blocklist = { "*.pastebin.com", "*.tk" }
       cfg.response_scanning = { sse_streaming = { action = "warn" } }
       cfg.dlp.patterns = { { name = "internal id", regex = "ACME-[0-9]{8}" } }
-      cfg.metrics_listen = "0.0.0.0:9091"
+      cfg.metrics_listen = "127.0.0.1:9191"
       assert.is_true(core.pipelock_check(cfg))
    end)
 

@@ -40,7 +40,7 @@ describe("plan.build", function()
       local n = 0
       return planner.build {
          manifest = m, agent = opts.agent, policies = loaded,
-         options = { backend = "docker", cwd = dir, home = dir, env_names = { HOST_TOKEN = true },
+         options = { backend = "docker", cwd = dir, home = dir, env_names = { "HOST_TOKEN" },
                      random_hex = function() n = n + 1; return ("abc%03d"):format(n) end,
                      pipelock_image = opts.pipelock_image, agent_image = opts.agent_image,
                      git_gate_image = opts.git_gate_image, firewall_image = opts.firewall_image },
@@ -105,7 +105,7 @@ describe("plan.build", function()
             .. "      ASKED: \"?\"\nagents:\n  claude: { bottle: b }\n",
          check = function(p)
             assert.are.same({ { name = "ASKED", kind = "prompt" }, { name = "MODE", kind = "literal" },
-                              { name = "TOKEN", kind = "host" } }, p.env)
+                              { name = "TOKEN", kind = "host", from = "HOST_TOKEN" } }, p.env)
             assert.is_nil(cjson.encode(p):find(SECRET, 1, true))
          end,
       },

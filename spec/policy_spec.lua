@@ -251,7 +251,7 @@ describe("ctx", function()
       local ctx = new_ctx()
       assert.is_true(policy.run_plan(ps, {}, ctx))
       assert.equal(policy.max_log_lines + 1, #ctx.logs)
-      assert.equal("policy log-hog.lua: line 1 ?[31mred", ctx.logs[1])
+      assert.equal("policy log-hog.lua: line 1 \\x1b[31mred", ctx.logs[1])
       assert.equal("policy log-hog.lua: (further log lines dropped)", ctx.logs[#ctx.logs])
    end)
 end)
@@ -296,7 +296,7 @@ local hostile = {
    { "sort-loop.lua", "load", exact = budget_msg(FIX .. "sort-loop.lua") },
    { "log-in-c-loop.lua", "plan", exact = budget_msg(FIX .. "log-in-c-loop.lua") },
    { "metamethod-result.lua", "bottle", exact = "policy " .. FIX .. "metamethod-result.lua: egress: must be a table, not nil" },
-   { "error-tostring.lua", "load", exact = "policy " .. FIX .. "error-tostring.lua: custom failure?[2J" },
+   { "error-tostring.lua", "load", exact = "policy " .. FIX .. "error-tostring.lua: custom failure\\x1b[2J" },
    { "io-access.lua", "load", exact = "policy " .. FIX .. "io-access.lua:2: attempt to index a nil value (global 'io')" },
    { "os-execute.lua", "plan", exact = "policy " .. FIX .. "os-execute.lua:4: attempt to index a nil value (global 'os')",
      alt = "policy " .. FIX .. "os-execute.lua:4: attempt to call a nil value (field 'execute')" },

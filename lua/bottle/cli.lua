@@ -4,6 +4,7 @@
 local argparse = require "argparse"
 local cjson = require "cjson"
 local core = require "bottle.core"
+local sanitize = require "bottle.sanitize"
 
 local M = {}
 
@@ -18,8 +19,9 @@ local function exit_code(code)
    return INPUT_CODES[code] and 2 or 1
 end
 
+-- Every message may quote a file, a policy or the engine: sanitised.
 local function say(fmt, ...)
-   io.stderr:write(PROG, ": ", fmt:format(...), "\n")
+   io.stderr:write(PROG, ": ", sanitize.text(fmt:format(...)), "\n")
 end
 
 local function colour_fn(stream_fd)
@@ -114,19 +116,22 @@ local function make_plan(args)
    local policies, lerr, lcode = policy.load(paths)
    if not policies then return nil, lerr, lcode end
 
+   -- the policies' processes end once the plan is made, whatever happened
    local images = planner.images()
-   return planner.build {
+   local results = table.pack(planner.build {
       manifest = manifest, agent = args.agent, policies = policies,
       options = { backend = args.backend, cwd = env.cwd, home = env.HOME, env_names = core.env_names(),
                   pipelock_image = images.pipelock, agent_image = images.agent,
                   git_gate_image = images.git_gate, firewall_image = images.firewall },
-   }
+   })
+   policy.close(policies)
+   return table.unpack(results, 1, results.n)
 end
 
 -- JSON of the plan: the same table, with the YAML and config kept (they
 -- hold no secrets).  Debian's lua-cjson 2.1.0 writes an empty list as {}.
 local function plan_json(plan)
-   return cjson.encode(plan)
+   return sanitize.json(cjson.encode(plan))
 end
 
 local commands = {}
@@ -147,7 +152,9 @@ end
 function commands.render(args)
    local plan, err, code = make_plan(args)
    if not plan then return nil, err, code end
-   io.stdout:write(plan.pipelock.yaml)
+   -- exact when written to a file or a pipe; on a terminal, what a policy
+   -- put there cannot move the cursor or reorder the text (bidi controls)
+   io.stdout:write(core.isatty(1) and sanitize.text(plan.pipelock.yaml) or plan.pipelock.yaml)
    return 0
 end
 
@@ -248,7 +255,7 @@ function commands.list(args)
    local bottles, lerr, lcode = require("bottle.launch").list { backend = backend }
    if not bottles then return nil, lerr, lcode end
    if args.json then
-      io.stdout:write(cjson.encode(bottles), "\n")
+      io.stdout:write(sanitize.json(cjson.encode(bottles)), "\n")
       return 0
    end
    if #bottles == 0 then
@@ -258,11 +265,13 @@ function commands.list(args)
    io.stdout:write(("%-24s %-16s %-16s %-10s %-6s %s\n"):format("SLUG", "AGENT", "BOTTLE", "STATE", "AGE", "CONTAINERS"))
    for _, b in ipairs(bottles) do
       local roles = {}
-      for role, name in pairs(b.containers or {}) do roles[#roles + 1] = role .. "=" .. name end
+      for role, name in pairs(b.containers or {}) do roles[#roles + 1] = role .. "=" .. tostring(name) end
       table.sort(roles)
-      io.stdout:write(("%-24s %-16s %-16s %-10s %-6s %s\n"):format(b.slug, b.agent or "?", b.bottle or "?",
-         b.state or "?", age(b.created), table.concat(roles, " ")))
-      if b.reason then io.stdout:write(("  %s: %s\n"):format(b.state, b.reason)) end
+      -- labels and names come from the engine
+      local line = sanitize.line
+      io.stdout:write(("%-24s %-16s %-16s %-10s %-6s %s\n"):format(line(b.slug), line(b.agent or "?"),
+         line(b.bottle or "?"), line(b.state or "?"), age(b.created), line(table.concat(roles, " "))))
+      if b.reason then io.stdout:write(("  %s: %s\n"):format(line(b.state), line(b.reason))) end
    end
    return 0
 end
@@ -285,7 +294,7 @@ function commands.logs(args)
    local ok, lerr, lcode = require("bottle.launch").logs(args.slug, {
       backend = backend, follow = args.follow,
       on_line = function(line)
-         io.stdout:write(args.json and line or readable(line), "\n")
+         io.stdout:write(args.json and sanitize.json(line) or sanitize.line(readable(line)), "\n")
          io.stdout:flush()
       end,
    })
@@ -331,7 +340,7 @@ function commands.doctor(args)
    for _, c in ipairs(checks) do
       -- an optional check (gVisor) that fails is a warning, not a failure
       local mark = c.ok and "ok  " or (c.optional and "warn" or "FAIL")
-      io.stdout:write(("%s %-28s %s\n"):format(mark, c.check, c.detail or ""))
+      io.stdout:write(("%s %-28s %s\n"):format(mark, sanitize.line(c.check), sanitize.line(c.detail or "")))
       if not c.ok and not c.optional then failed = true end
    end
    return failed and 1 or 0
@@ -342,7 +351,7 @@ function M.main(argv)
    local parser = build_parser()
    local ok, args = parser:pparse(argv)
    if not ok then
-      io.stderr:write(parser:get_usage(), "\n", PROG, ": ", args, "\n")
+      io.stderr:write(parser:get_usage(), "\n", PROG, ": ", sanitize.line(args), "\n")
       return 2
    end
    if args.version then

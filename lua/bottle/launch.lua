@@ -34,7 +34,7 @@ local function named(step, msg)
 end
 
 local function default_log(line)
-   io.stderr:write("claude-bottle: ", line, "\n")
+   io.stderr:write("claude-bottle: ", require("bottle.sanitize").text(line), "\n")
 end
 
 local function check_backend(opts)

@@ -790,6 +790,9 @@ local function check_agent(ctx, agents, name, bottles)
             if seen[s] then fail(ctx, sat, sp, "skill " .. quote(s) .. " is listed twice") end
             seen[s] = true
             out.skills[i] = s
+            -- where it is written, for the plan's "skill not found"
+            out.skill_at = out.skill_at or {}
+            out.skill_at[i] = { file = ctx.file, line = sat and sat.line or 1, col = sat and sat.col or 1 }
          end
       elseif k == "image" then
          local v = want_string(ctx, a, k, "", "an image reference")
@@ -837,28 +840,37 @@ function M.paths(env)
    return { user = user, project = project }
 end
 
-local ENOENT = 2
+-- Limits on what is read.  The project file comes from whatever repository
+-- was cloned: a regular file inside the directory only (git stores
+-- symlinks, so one could lead to /dev/zero, /dev/stdin or a FIFO), small,
+-- and shallow.  The user's own files get a larger cap and the same checks
+-- but may be symlinks anywhere.
+M.PROJECT_MAX_BYTES = 1024 * 1024
+M.PROJECT_MAX_DEPTH = 32
+M.TRUSTED_MAX_BYTES = 16 * 1024 * 1024
 
 -- text | nil (absent, when `optional`) | raises Failure
-local function read_file(path, optional)
-   local f, msg, errno = io.open(path, "rb")
-   if not f then
-      if optional and errno == ENOENT then return nil end
-      error(setmetatable({ message = msg .. (errno == ENOENT and "; check the --manifest path" or "") },
-                         Failure), 0)
-   end
-   local text, rmsg = f:read("a")
-   f:close()
+-- within: the directory a project file must stay in.
+local function read_file(path, optional, within)
+   local text, msg, code = core.read_file(path, {
+      max_bytes = within and M.PROJECT_MAX_BYTES or M.TRUSTED_MAX_BYTES, within = within,
+      follow = not within })
    if not text then
-      error(setmetatable({ message = path .. ": " .. tostring(rmsg) }, Failure), 0)
+      if optional and code == "ENOENT" then return nil end
+      if code == "too_large" then
+         msg = msg .. (within and "; a project file is a short list of agents" or "")
+      elseif code == "ENOENT" then
+         msg = msg .. "; check the --manifest path"
+      end
+      error(setmetatable({ message = msg }, Failure), 0)
    end
    return text
 end
 
 -- Decode one file into its root mapping and positions (an empty file is an
 -- empty mapping).
-local function decode(path, text)
-   local doc, pos_or_msg = core.yaml_decode(text, { name = path, positions = true })
+local function decode(path, text, max_depth)
+   local doc, pos_or_msg = core.yaml_decode(text, { name = path, positions = true, max_depth = max_depth })
    if doc == nil then error(setmetatable({ message = pos_or_msg }, Failure), 0) end
    local ctx = { file = path, pos = pos_or_msg or {} }
    if doc == core.null then return {}, ctx end
@@ -894,7 +906,7 @@ end
 
 -- A project file adds agents only.
 local function load_project(m, path, text, user_path)
-   local doc, ctx = decode(path, text)
+   local doc, ctx = decode(path, text, M.PROJECT_MAX_DEPTH)
    m.files[#m.files + 1] = path
    if doc.bottles ~= nil then
       fail(ctx, at_key(ctx, doc, "bottles"), "bottles",
@@ -945,7 +957,7 @@ function M.load(opts)
       local paths = M.paths(env)
       local user_text = paths.user and read_file(paths.user, true)
       if user_text then load_trusted(m, paths.user, user_text, env.HOME) end
-      local project_text = paths.project and read_file(paths.project, true)
+      local project_text = paths.project and read_file(paths.project, true, env.cwd)
       if project_text then load_project(m, paths.project, project_text, paths.user) end
       return m
    end)

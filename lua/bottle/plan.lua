@@ -5,6 +5,7 @@
 local core = require "bottle.core"
 local policy = require "bottle.policy"
 local limits = require "bottle.limits"
+local egress_view = require "bottle.egress_view"
 
 local M = {}
 
@@ -94,17 +95,46 @@ end
 
 local function skills_for(agent, home)
    local out = {}
-   for _, name in ipairs(agent.skills or {}) do
+   for i, name in ipairs(agent.skills or {}) do
       local host_path = ("%s/.claude/skills/%s"):format(home, name)
       local st = core.stat(host_path)
       if not st or st.type ~= "dir" then
-         return nil, ("agent %q: skill %q not found: expected a directory %s"):format(agent.name, name, host_path),
+         local at = agent.skill_at and agent.skill_at[i] or agent.source
+         local where = at and ("%s:%d:%d: "):format(at.file, at.line, at.col) or ""
+         return nil, ("%sagent %q: skills[%d]: skill %q not found: expected a directory %s; "
+            .. "create it or remove the skill"):format(where, agent.name, i, name, host_path),
             "invalid_manifest"
       end
       out[#out + 1] = { name = name, host_path = host_path,
                         path = ("%s/.claude/skills/%s"):format(M.AGENT_HOME, name) }
    end
    return out
+end
+
+-- What the egress will do, from the final config, with the policies that
+-- changed each part (egress_view.lua).  A config hook may turn TLS
+-- interception on only with the CA paths the launcher provisions.
+local function final_egress(view0, bottle_steps, cfg0, config_steps, cfg)
+   local steps, cfg_steps = {}, {}
+   for i, s in ipairs(bottle_steps) do steps[i] = { policy = s.policy, facts = egress_view.view_facts(s.view) } end
+   for i, s in ipairs(config_steps) do cfg_steps[i] = { policy = s.policy, facts = egress_view.facts(s.config) } end
+   local changed = egress_view.changed_by(egress_view.view_facts(view0), steps)
+   for field, names in pairs(egress_view.changed_by(egress_view.facts(cfg0), cfg_steps)) do
+      local all = changed[field] or {}
+      for _, n in ipairs(names) do
+         if all[#all] ~= n then all[#all + 1] = n end
+      end
+      changed[field] = all
+   end
+   local egress = egress_view.facts(cfg)
+   egress.changed_by = changed
+   local tls = cfg.tls_interception or {}
+   if egress.tls_interception and (tls.ca_cert ~= M.CA.sidecar_cert or tls.ca_key ~= M.CA.sidecar_key) then
+      return nil, ("policy %s: tls_interception.ca_cert and ca_key must stay %s and %s: the launcher makes "
+         .. "that CA for each launch"):format(table.concat(changed.tls_interception or { "?" }, ", "),
+         M.CA.sidecar_cert, M.CA.sidecar_key)
+   end
+   return egress
 end
 
 -- opts: manifest, agent (name or nil), policies (loaded, may be empty),
@@ -128,7 +158,8 @@ function M.build(opts)
                  env_names = o.env_names, logs = logs }
 
    -- 1. policies shape the bottle
-   local view, bottle_changes = policy.run_bottle(policies, policy.bottle_view(bottle), ctx)
+   local view0 = policy.bottle_view(bottle)
+   local view, bottle_changes, bottle_steps = policy.run_bottle(policies, view0, ctx)
    if not view then return nil, bottle_changes, "invalid_policy" end
    bottle = policy.apply_bottle_view(bottle, view)
    local tls = bottle.egress.tls_interception ~= false
@@ -137,9 +168,13 @@ function M.build(opts)
    local cfg, cerr, ccode = core.pipelock_config(bottle,
       tls and { ca_cert = M.CA.sidecar_cert, ca_key = M.CA.sidecar_key } or nil)
    if not cfg then return nil, ("bottle %q: %s"):format(bottle.name, cerr), ccode end
-   local config_changes
-   cfg, config_changes = policy.run_config(policies, cfg, ctx)
+   local cfg0 = cfg
+   local config_changes, config_steps
+   cfg, config_changes, config_steps = policy.run_config(policies, cfg, ctx)
    if not cfg then return nil, config_changes, "invalid_policy" end
+   local egress, eerr = final_egress(view0, bottle_steps, cfg0, config_steps, cfg)
+   if not egress then return nil, eerr, "invalid_policy" end
+   tls = egress.tls_interception
    local yaml, yerr, ycode = core.pipelock_yaml(cfg)
    if not yaml then return nil, yerr, ycode end
 
@@ -152,8 +187,14 @@ function M.build(opts)
    local names = names_for(slug)
    local proxy_url = ("http://%s:%d"):format(names.pipelock, M.PROXY_PORT)
 
+   -- a host variable that is not set is shown now (up refuses it later)
+   local set_names = {}
+   for _, n in ipairs(o.env_names or core.env_names()) do set_names[n] = true end
    local env = {}
-   for _, e in ipairs(bottle.env or {}) do env[#env + 1] = { name = e.name, kind = e.kind } end
+   for _, e in ipairs(bottle.env or {}) do
+      env[#env + 1] = { name = e.name, kind = e.kind, from = e.kind == "host" and e.from or nil,
+                        unset = e.kind == "host" and not set_names[e.from or e.name] or nil }
+   end
 
    local git = {}
    for _, g in ipairs(bottle.git or {}) do
@@ -179,6 +220,10 @@ function M.build(opts)
    end
    table.sort(ports)
    table.sort(added_ports)
+   -- the ports are the bottle's (no policy changes them), beside the
+   -- egress facts read from the final config
+   egress.ports = setmetatable(ports, core.array_mt)
+   egress.added_ports = setmetatable(added_ports, core.array_mt)
 
    local command = { "claude", "--dangerously-skip-permissions" }
    local prompt
@@ -211,10 +256,7 @@ function M.build(opts)
       ca = tls and { sidecar_cert = M.CA.sidecar_cert, sidecar_key = M.CA.sidecar_key,
                      agent_cert = M.CA.agent_cert } or nil,
       pipelock = { config_path = M.PIPELOCK_CONFIG_PATH, yaml = yaml, config = cfg },
-      egress = { hosts = cfg.api_allowlist, tls_interception = tls,
-                 passthrough = tls and cfg.tls_interception.passthrough_domains or {},
-                 dlp_action = cfg.request_body_scanning.action,
-                 ports = setmetatable(ports, core.array_mt), added_ports = setmetatable(added_ports, core.array_mt) },
+      egress = egress,
       prompt = prompt,
       skills = skills,
       git = git,

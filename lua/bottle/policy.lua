@@ -2,9 +2,14 @@
 --   bottle(b, ctx)   change the resolved bottle before the pipelock config is built
 --   config(cfg, ctx) change the pipelock config before it is checked and rendered
 --   plan(p, ctx)     refuse the launch by returning nil, "reason"
--- Each file runs in its own sandbox (no io, no os.execute, no require, no
--- load, no debug) under an instruction budget and a check on heap growth,
--- and every change a policy makes is listed for the preflight.
+-- The launcher never runs policy code: each file runs in its own process
+-- (bottle/policy_child.lua, started through core.child with kernel limits
+-- on CPU time, memory and open files, and a wall-clock deadline), inside a
+-- sandbox there (no io, no os.execute, no require, no load, no debug, an
+-- instruction budget, a check on heap growth).  Results come back as data
+-- and are checked here again; every change a policy makes is listed for the
+-- preflight.  A process serves one policy from load to the last hook, so a
+-- policy's locals live from one hook to the next.
 --
 -- What a bottle hook may change (checked after each policy, see check_bottle):
 --   egress.allowlist, egress.passthrough: any valid hosts (core.host_check);
@@ -19,51 +24,44 @@
 --     widen push rules: identity files and push rights come from the manifest
 --     only, where they are validated and shown.
 local core = require "bottle.core"
+local sanitize = require "bottle.sanitize"
 
 local M = {}
 
--- Limits, per run of a policy's chunk and per hook call (specs lower them).
+-- In the policy's process, per run of its chunk and per hook call (specs lower them).
 M.instruction_budget = 10000000
 M.memory_limit_kb = 64 * 1024           -- growth of the Lua heap during one call
 M.max_string_bytes = 16 * 1024 * 1024   -- largest string.rep / table.move a policy may ask for
-M.max_file_bytes = 1024 * 1024
 M.max_log_lines = 200
+-- Kernel limits of the policy's process, for its whole life (load and hooks).
+M.cpu_seconds = 5
+M.process_memory_mb = 256               -- address space (RLIMIT_AS)
+M.timeout_seconds = 10                  -- wall clock, per request; then SIGKILL
+M.max_reply_bytes = 64 * 1024 * 1024
+-- Read here, before anything runs.
+M.max_file_bytes = 1024 * 1024
+-- The Lua interpreter that runs this launcher, whatever it is called
+-- (lua5.4 from a checkout, the rock's wrapper, busted).
+M.interpreter = "/proc/self/exe"
 
-local IS_HOOK = { bottle = true, config = true, plan = true }
-
--- Captured now: while a policy runs, the string metatable's __index is the
--- policy's own string table, so launcher code that runs meanwhile (the count
--- hook, the wrappers below, ctx.log) must not use method calls on strings.
-local format, sub, gsub, find, match, rep = string.format, string.sub, string.gsub,
-   string.find, string.match, string.rep
-local concat, sort, pack, unpack = table.concat, table.sort, table.pack, table.unpack
-local sethook, gethook, getinfo, getmetatable_raw = debug.sethook, debug.gethook,
-   debug.getinfo, debug.getmetatable
-local math_type, move = math.type, table.move
-local STRING_MT = getmetatable_raw("")
+local format, sub, gsub, find, match = string.format, string.sub, string.gsub, string.find, string.match
+local concat, sort = table.concat, table.sort
+local math_type, getmetatable_raw = math.type, debug.getmetatable
 local ARRAY_MT = core.array_mt
 
--- Instructions between two runs of the count hook.  Lua decrements the
--- count inside the hook too, so a step near the hook's own length (~15
--- instructions) makes the count meaningless; 1000 keeps it within ~2%.
-local STEP = 1000
-local BUDGET = setmetatable({}, { __tostring = function() return "instruction budget exceeded" end })
-local MEMORY = setmetatable({}, { __tostring = function() return "memory limit exceeded" end })
-
--- Sandbox state per loaded policy, keyed weakly by the record M.load returns.
-local sandboxes = setmetatable({}, { __mode = "k" })
+-- Process and hook names per loaded policy, keyed weakly by the record M.load returns.
+local runners = setmetatable({}, { __mode = "k" })
 
 ---------------------------------------------------------------------------
 -- Text helpers
 ---------------------------------------------------------------------------
 
 -- A policy chooses the text of its errors, log lines and config values, and
--- they reach the terminal: no control characters, bounded length.
+-- they reach the terminal: escaped (bottle.sanitize), bounded length.
 local function printable(s, limit)
-   s = gsub(s, "[%c\127]", "?")
    limit = limit or 2000
    if #s > limit then s = sub(s, 1, limit) .. "..." end
-   return s
+   return sanitize.line(s)
 end
 
 local function basename(path)
@@ -78,172 +76,96 @@ end
 
 -- A value a policy wrote, for a message: a quoted string or its type.
 local function quoted(v, limit)
-   if type(v) == "string" then return format("%q", printable(v, limit)) end
+   if type(v) == "string" then return '"' .. printable((gsub(v, '["\\]', "\\%0")), limit) .. '"' end
    return a_type(v)
 end
 
 local function key_text(k)
-   if type(k) == "string" then return format("%q", printable(k, 60)) end
+   if type(k) == "string" then return quoted(k, 60) end
    return a_type(k) .. " key"
 end
 
 ---------------------------------------------------------------------------
--- The sandbox
+-- The policy's process
 ---------------------------------------------------------------------------
 
-local SAFE_GLOBALS = { "assert", "error", "ipairs", "next", "pairs", "select",
-   "tonumber", "tostring", "type", "rawequal", "rawlen", "rawget", "rawset" }
-
-local function copy_library(lib, without)
-   local c = {}
-   for k, v in pairs(lib) do
-      if not (without and without[k]) then c[k] = v end
-   end
-   return c
+local function is_array_marked(t)
+   return ARRAY_MT ~= nil and rawequal(getmetatable_raw(t), ARRAY_MT)
 end
 
--- Only tables reach a policy's getmetatable: the string metatable and
--- core.array_mt are the launcher's, shared by the whole process.
-local function safe_getmetatable(v)
-   local mt = getmetatable(v)
-   if rawequal(mt, STRING_MT) or (ARRAY_MT and rawequal(mt, ARRAY_MT)) then return nil end
-   return mt
-end
-
--- A __gc metamethod would run later, in the launcher, outside the budget.
-local function safe_setmetatable(t, mt)
-   if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
-      error("setmetatable: a __gc metamethod is not allowed in a policy", 2)
-   end
-   local ok, r = pcall(setmetatable, t, mt)
-   if not ok then error(r, 2) end
-   return r
-end
-
--- string.rep and table.move loop in C, where the count hook cannot stop them.
-local function capped_rep(s, n, sep)
-   local ok, r = pcall(function()
-      local cap, count = M.max_string_bytes, tonumber(n)
-      local size = #tostring(s) + #tostring(sep or "")
-      if count and (count > cap or size * count > cap) then
-         error(format("string.rep: the result would exceed %d bytes", cap), 0)
-      end
-      return rep(s, n, sep)
-   end)
-   if not ok then error(r, 2) end
-   return r
-end
-
-local function capped_move(a1, f, e, t, a2)
-   local ok, r = pcall(function()
-      local first, last = tonumber(f), tonumber(e)
-      if first and last and last - first > M.max_string_bytes then
-         error(format("table.move: more than %d elements", M.max_string_bytes), 0)
-      end
-      return move(a1, f, e, t, a2)
-   end)
-   if not ok then error(r, 2) end
-   return r
-end
-
--- pcall and xpcall inside a policy must not swallow the budget: once it is
--- spent, every protected call re-raises the stop.
-local function settle(sb, ok, ...)
-   if sb.stopped then error(sb.stopped, 0) end
-   return ok, ...
-end
-
-local run_limited   -- defined below; the count hook never raises inside it
-
-local function new_sandbox(name)
-   -- The chunk name shows in messages as "token:LINE:", rewritten to the
-   -- path; "=" keeps Lua from decorating it, and it must stay under
-   -- LUA_IDSIZE (60) so that it is never truncated.
-   local token = #name <= 50 and name or "policy"
-   local sb = { token = token, chunkname = "=" .. token, count = 0, budget = 0, base_kb = 0 }
-   local env = {}
-   for _, g in ipairs(SAFE_GLOBALS) do env[g] = _G[g] end
-   env.getmetatable = safe_getmetatable
-   env.setmetatable = safe_setmetatable
-   env.pcall = function(f, ...) return settle(sb, pcall(f, ...)) end
-   env.xpcall = function(f, h, ...) return settle(sb, xpcall(f, h, ...)) end
-   env.string = copy_library(string, { dump = true })
-   env.string.rep = capped_rep
-   env.table = copy_library(table)
-   env.table.move = capped_move
-   env.math = copy_library(math, { randomseed = true })
-   env.utf8 = copy_library(utf8)
-   env.os = { time = os.time, date = os.date, clock = os.clock }
-   env._G = env
-   env._VERSION = _VERSION
-   sb.env = env
-   sb.string = env.string
-
-   -- Counts instructions and watches the heap.  Once a limit is hit it
-   -- raises at every firing, anywhere under the protected call (policy code,
-   -- and the launcher functions a policy calls, such as ctx.log); never in
-   -- run_limited itself, between the end of the call and the hook's removal.
-   sb.hook = function()
-      sb.count = sb.count + STEP
-      if not sb.stopped then
-         if sb.count > sb.budget then
-            sb.stopped = BUDGET
-         elseif collectgarbage("count") - sb.base_kb > M.memory_limit_kb then
-            collectgarbage("collect")
-            if collectgarbage("count") - sb.base_kb > M.memory_limit_kb then sb.stopped = MEMORY end
+-- The launcher's data as a Lua table constructor for the runner, which
+-- loads it (it is ours, so loading it is safe; the way back is JSON, read
+-- as data).  %q writes every string, integer and float exactly.  A for
+-- lists (marked with core.array_mt), N for core.null.
+local function to_lua(v, out, depth)
+   local t = type(v)
+   if t == "string" or t == "number" or t == "boolean" then
+      out[#out + 1] = format("%q", v)
+   elseif rawequal(v, core.null) then
+      out[#out + 1] = "N"
+   elseif t == "table" then
+      if depth > 64 then error("policy: data nested more than 64 levels deep", 0) end
+      out[#out + 1] = is_array_marked(v) and "A{" or "{"
+      for k, x in next, v do
+         if (type(k) == "string" or type(k) == "number") and type(x) ~= "function"
+            and type(x) ~= "thread" and (type(x) ~= "userdata" or rawequal(x, core.null)) then
+            out[#out + 1] = "["
+            out[#out + 1] = format("%q", k)
+            out[#out + 1] = "]="
+            to_lua(x, out, depth + 1)
+            out[#out + 1] = ","
          end
       end
-      if sb.stopped and getinfo(2, "f").func ~= run_limited then error(sb.stopped, 0) end
+      out[#out + 1] = "}"
+   else
+      out[#out + 1] = "nil"
    end
+   return out
+end
 
-   -- Message handler: runs where the error was raised, still under the
-   -- hook, so a __tostring that loops is stopped like any other loop.
-   sb.on_error = function(e)
-      if sb.stopped then return sb.stopped end
-      if type(e) == "string" then return e end
-      local mt = getmetatable_raw(e)
-      if mt and rawget(mt, "__tostring") ~= nil then
-         local ok, s = pcall(tostring, e)
-         if ok and type(s) == "string" and not sb.stopped then return s end
-         return format("(error object is %s value whose __tostring failed)", a_type(e))
+-- The runner's source, given to the interpreter with -e: the process opens
+-- no file at all (and, as nobody when the launcher is root, could not).
+local runner_source
+local function runner_script()
+   if runner_source then return runner_source end
+   local path = package.searchpath("bottle.policy_child", package.path)
+   if not path then return nil, "cannot find the module bottle.policy_child on package.path" end
+   local f, err = io.open(path, "rb")
+   if not f then return nil, err end
+   -- lua.c takes an -e argument that starts with "-" for an option
+   runner_source = "\n" .. f:read("a")
+   f:close()
+   return runner_source
+end
+
+local function limits_text()
+   return format("a policy's process has at most %d s of CPU time, %d MB of memory and %g s per call",
+      M.cpu_seconds, M.process_memory_mb, M.timeout_seconds)
+end
+
+-- One request to a policy's process. → decoded answer | nil, message
+local function request(r, req)
+   req.limits = { instruction_budget = M.instruction_budget, memory_limit_kb = M.memory_limit_kb,
+                  max_string_bytes = M.max_string_bytes, max_log_lines = M.max_log_lines,
+                  process_memory_mb = M.process_memory_mb }
+   local text = concat(to_lua(req, {}, 0))
+   local line, err, code = r.child:request(#text .. "\n" .. text, M.timeout_seconds, M.max_reply_bytes)
+   if not line then
+      if code == "timeout" or code == "exited" or code == "too_large" then
+         return nil, format("policy %s: %s (%s)", r.file, err, limits_text())
       end
-      return format("(error object is %s value)", a_type(e))
+      return nil, format("policy %s: %s", r.file, err)
    end
-   return sb
-end
-
--- "token:12: msg" → "policy FILE:12: msg"; anything else → "policy FILE: msg".
-local function error_text(sb, file, e)
-   if sb.stopped == BUDGET then
-      return format("policy %s: exceeded its instruction budget (%d instructions): an endless loop?",
-         file, sb.budget)
-   elseif sb.stopped == MEMORY then
-      return format("policy %s: used more than %d MB of memory", file, M.memory_limit_kb // 1024)
+   local answer, derr = core.yaml_decode(line, { name = "answer" })
+   if type(answer) ~= "table" or type(answer.ok) ~= "boolean" then
+      return nil, format("policy %s: its process gave an answer that cannot be read (%s)", r.file,
+         printable(tostring(derr or a_type(answer)), 200))
    end
-   if type(e) ~= "string" then e = format("(error object is %s value)", a_type(e)) end
-   local prefix = sb.token .. ":"
-   if sub(e, 1, #prefix) == prefix then
-      local line, rest = match(sub(e, #prefix + 1), "^(%d+):%s*(.*)$")
-      if line then return format("policy %s:%s: %s", file, line, printable(rest)) end
+   if not answer.ok then
+      return nil, printable(type(answer.error) == "string" and answer.error
+         or format("policy %s: failed", r.file))
    end
-   return format("policy %s: %s", file, printable(e))
-end
-
--- Runs fn(...) inside the policy's sandbox.  → true, packed results | false, message
-function run_limited(sb, file, fn, ...)
-   sb.count, sb.stopped, sb.budget = 0, nil, M.instruction_budget
-   sb.base_kb = collectgarbage("count")
-   local saved_hook, saved_mask, saved_count = gethook()
-   local saved_index = STRING_MT.__index
-   STRING_MT.__index = sb.string
-   sethook(sb.hook, "", STEP)
-   local r = pack(xpcall(fn, sb.on_error, ...))
-   if type(saved_hook) == "function" then sethook(saved_hook, saved_mask, saved_count) else sethook() end
-   STRING_MT.__index = saved_index
-   if r[1] and not sb.stopped then
-      return true, pack(unpack(r, 2, r.n))
-   end
-   return false, error_text(sb, file, r[2])
+   return answer
 end
 
 ---------------------------------------------------------------------------
@@ -274,29 +196,8 @@ function M.discover(env)
    return found
 end
 
-local function check_hooks(file, r)
-   local hooks = r[1]
-   if type(hooks) ~= "table" then
-      return nil, format("policy %s: must return a table of hooks, e.g. "
-         .. "return { bottle = function(b, ctx) ... end }; it returned %s",
-         file, r.n == 0 and "nothing" or a_type(hooks))
-   end
-   local out = {}
-   for k, v in next, hooks do
-      if not IS_HOOK[k] then
-         return nil, format("policy %s: returned an unknown key %s; "
-            .. "a policy returns only bottle, config and plan hooks", file, key_text(k))
-      end
-      if type(v) ~= "function" then
-         return nil, format("policy %s: hook %q must be a function, not %s", file, k, a_type(v))
-      end
-      out[k] = v
-   end
-   return out
-end
-
-local function load_one(path)
-   local name = basename(path)
+-- → policy source text | nil, message
+local function read_source(path)
    local f, err = io.open(path, "rb")
    if not f then return nil, format("policy %s: cannot read it: %s", path, err) end
    local text, rerr = f:read(M.max_file_bytes + 1)
@@ -313,27 +214,59 @@ local function load_one(path)
    -- a comment so that line numbers stay right).
    if sub(text, 1, 3) == "\239\187\191" then text = sub(text, 4) end
    if sub(text, 1, 1) == "#" then text = "--" .. text end
-
-   local sb = new_sandbox(name)
-   local chunk, lerr = load(text, sb.chunkname, "t", sb.env)
-   if not chunk then return nil, error_text(sb, path, lerr) end
-   local ok, r = run_limited(sb, path, chunk)
-   if not ok then return nil, r end
-   local hooks, herr = check_hooks(path, r)
-   if not hooks then return nil, herr end
-   local p = { file = path, name = name, hooks = hooks }
-   sandboxes[p] = sb
-   return p
+   return text
 end
 
--- paths → array of {file, name, hooks = {bottle=, config=, plan=}} | nil, message, "invalid_policy"
+-- Starts the process for one policy; the load request follows in M.load.
+local function start(path, script)
+   local text, err = read_source(path)
+   if not text then return nil, err, "invalid_policy" end
+   local child, cerr = core.child({ M.interpreter, "-E", "-e", script }, {
+      limits = { cpu = M.cpu_seconds, memory = M.process_memory_mb * 1024 * 1024, files = 16 },
+      drop_root = true,
+   })
+   if not child then return nil, format("policy %s: cannot start its process: %s", path, cerr), "policy_runner" end
+   return { file = path, name = basename(path), text = text, child = child }
+end
+
+-- Ends every policy's process (they also end when the records are
+-- collected, and with the launcher).
+function M.close(policies)
+   for _, p in ipairs(policies or {}) do
+      local r = runners[p]
+      if r then r.child:close() end
+   end
+end
+
+-- paths → array of {file, name, hooks = {bottle=true, config=, plan=}} | nil, message, code
+-- ("invalid_policy", or "policy_runner" when a process cannot be started)
 function M.load(paths)
    if type(paths) ~= "table" then error("policy.load: paths must be an array of file names", 2) end
-   local out = {}
    for i, path in ipairs(paths) do
       if type(path) ~= "string" then error(format("policy.load: paths[%d] is %s", i, a_type(path)), 2) end
-      local p, msg = load_one(path)
-      if not p then return nil, msg, "invalid_policy" end
+   end
+   local script, serr = runner_script()
+   if not script and #paths > 0 then return nil, "policy: " .. serr, "policy_runner" end
+   -- All processes start first, so that their interpreters start side by side.
+   local started = {}
+   local function fail(...)
+      for _, r in ipairs(started) do r.child:close() end
+      return nil, ...
+   end
+   for _, path in ipairs(paths) do
+      local r, err, code = start(path, script)
+      if not r then return fail(err, code) end
+      started[#started + 1] = r
+   end
+   local out = {}
+   for _, r in ipairs(started) do
+      local answer, err = request(r, { op = "load", file = r.file, name = r.name, text = r.text })
+      if not answer then return fail(err, "invalid_policy") end
+      r.text = nil
+      local hooks = {}
+      for _, h in ipairs(answer.hooks or {}) do hooks[h] = true end
+      local p = { file = r.file, name = r.name, hooks = hooks }
+      runners[p] = r
       out[#out + 1] = p
    end
    return out
@@ -351,10 +284,6 @@ local function is_sequence(t)
    end
    for i = 1, n do if rawget(t, i) == nil then return false end end
    return true
-end
-
-local function is_array_marked(t)
-   return ARRAY_MT ~= nil and rawequal(getmetatable_raw(t), ARRAY_MT)
 end
 
 -- The launcher's data, copied for a policy: plain tables (sequences keep
@@ -388,7 +317,7 @@ end
 -- (no metamethod, so no policy code runs after its call), no functions, no
 -- cycles.  `like` is the value at the same place before the hook: a sequence
 -- marked there stays marked, so an emptied list is still written as [].
-local function sanitize(v, like, path, depth, seen)
+local function clean_value(v, like, path, depth, seen)
    local t = type(v)
    if t == "string" or t == "number" or t == "boolean" or rawequal(v, core.null) then return v end
    if t ~= "table" then return nil, format("%s: %s is not data", path, a_type(v)) end
@@ -400,7 +329,7 @@ local function sanitize(v, like, path, depth, seen)
       if type(k) ~= "string" and math_type(k) ~= "integer" then
          return nil, format("%s: %s (keys are names or list positions)", path, key_text(k))
       end
-      local c, err = sanitize(x, type(like) == "table" and rawget(like, k) or nil,
+      local c, err = clean_value(x, type(like) == "table" and rawget(like, k) or nil,
          join(path, k), depth + 1, seen)
       if c == nil then return nil, err end
       out[k] = c
@@ -413,35 +342,11 @@ local function sanitize(v, like, path, depth, seen)
    return out
 end
 
--- Each hook call gets its own ctx, so one policy cannot change the next one's.
-local function hook_ctx(ctx, p, sb, env_names)
-   local logs = ctx.logs
-   local c = {
-      agent = ctx.agent, bottle = ctx.bottle, backend = ctx.backend or "docker", cwd = ctx.cwd,
-      env_names = {},
-   }
-   for i, n in ipairs(env_names) do c.env_names[i] = n end
-   c.log = function(fmt, ...)
-      local ok, line = pcall(format, fmt, ...)
-      if sb.stopped then error(sb.stopped, 0) end
-      if not ok then
-         error("ctx.log: " .. (type(line) == "string" and line or "bad arguments"), 2)
-      end
-      local n = #logs
-      if n < M.max_log_lines then
-         logs[n + 1] = "policy " .. p.name .. ": " .. printable(line, 500)
-      elseif n == M.max_log_lines then
-         logs[n + 1] = "policy " .. p.name .. ": (further log lines dropped)"
-      end
-   end
-   return c
-end
-
 local function prepare(fname, policies, ctx)
    if type(policies) ~= "table" then error(fname .. ": policies must be an array", 3) end
    if type(ctx) ~= "table" then error(fname .. ": ctx must be a table", 3) end
    for i, p in ipairs(policies) do
-      if not sandboxes[p] then error(format("%s: policies[%d] was not loaded by policy.load", fname, i), 3) end
+      if not runners[p] then error(format("%s: policies[%d] was not loaded by policy.load", fname, i), 3) end
    end
    ctx.logs = ctx.logs or {}
    local names = ctx.env_names
@@ -449,21 +354,25 @@ local function prepare(fname, policies, ctx)
    return names
 end
 
--- Calls one hook of one policy. → packed results | nil, message
+-- Calls one hook of one policy in its process; its ctx.log lines join
+-- ctx.logs (at most M.max_log_lines in all).  → answer | nil, message
 local function call_hook(p, which, value, ctx, env_names)
-   local sb = sandboxes[p]
-   local ok, r = run_limited(sb, p.file, p.hooks[which], value, hook_ctx(ctx, p, sb, env_names))
-   if not ok then return nil, r end
-   return r
-end
-
--- nil → the (possibly mutated) copy the hook was given; a table → that table.
-local function hook_result(p, which, r, given, what)
-   local v = r[1]
-   if v == nil then return given end
-   if type(v) == "table" then return v end
-   return nil, format("policy %s: the %s hook returned %s; change %s in place or return the new table",
-      p.file, which, a_type(v), what)
+   local answer, err = request(runners[p], {
+      op = "call", hook = which, value = value,
+      ctx = { agent = ctx.agent, bottle = ctx.bottle, backend = ctx.backend or "docker", cwd = ctx.cwd,
+              env_names = env_names },
+   })
+   if not answer then return nil, err end
+   local logs = ctx.logs
+   for _, line in ipairs(type(answer.logs) == "table" and answer.logs or {}) do
+      local n = #logs
+      if n < M.max_log_lines then
+         logs[n + 1] = "policy " .. p.name .. ": " .. printable(tostring(line), 500)
+      elseif n == M.max_log_lines then
+         logs[n + 1] = "policy " .. p.name .. ": (further log lines dropped)"
+      end
+   end
+   return answer
 end
 
 ---------------------------------------------------------------------------
@@ -658,8 +567,12 @@ function M.apply_bottle_view(bottle, view)
    out.env = {}
    local had = {}
    for _, e in ipairs(bottle.env or {}) do
-      had[e.name] = true
-      if view.env[e.name] then out.env[#out.env + 1] = e end
+      -- kept only with its kind: a name one policy removed and another
+      -- added back is the launcher's variable of that name ("host")
+      if view.env[e.name] == e.kind then
+         had[e.name] = true
+         out.env[#out.env + 1] = e
+      end
    end
    for name, kind in pairs(view.env) do
       if not had[name] then out.env[#out.env + 1] = { name = name, kind = kind, from = name } end
@@ -720,6 +633,9 @@ local function check_hosts(list, where, defaults)
    return out
 end
 
+-- The launcher's own variables in every agent (manifest.RESERVED_ENV).
+local RESERVED_ENV = require("bottle.manifest").RESERVED_ENV
+
 local function check_env(env, before)
    if type(env) ~= "table" then
       return nil, format("env: must be a table of NAME = kind (use {} for none), not %s", a_type(env))
@@ -730,6 +646,10 @@ local function check_env(env, before)
          return nil, format("env: %s is not a variable name", key_text(name))
       end
       local had = before[name]
+      if RESERVED_ENV[name] then
+         return nil, format("env.%s: is set by the launcher (proxy and CA settings), "
+            .. "so a policy cannot forward it", name)
+      end
       if had then
          if kind ~= had then
             return nil, format("env.%s: kind is %q and a policy cannot change it "
@@ -806,8 +726,11 @@ local function check_git(git, before)
       end
       for _, k in ipairs({ "user_name", "user_email" }) do
          local v = g[k]
-         if v ~= nil and (type(v) ~= "string" or find(v, "[%c\127]")) then
-            return nil, format("%s.%s: must be a string without control characters, not %s", where, k, a_type(v))
+         if v ~= nil and type(v) ~= "string" then
+            return nil, format("%s.%s: must be a string, not %s", where, k, a_type(v))
+         elseif v ~= nil and find(v, "[%c\127]") then
+            return nil, format("%s.%s: %s contains a control character; write it without one",
+               where, k, quoted(v, 60))
          end
       end
       local push, perr = check_push(g.push, old.push, where)
@@ -853,7 +776,8 @@ local function check_bottle(b, before)
    return out
 end
 
--- → new_view, changes | nil, message, "invalid_policy"
+-- → new_view, changes, steps | nil, message, "invalid_policy"
+-- steps: {policy = NAME, view = the view after it}, per policy with a bottle hook.
 -- ctx = {agent, bottle, backend, cwd, env_names = nil | sorted names, logs = nil | array};
 -- lines a policy logs with ctx.log are appended to ctx.logs.
 function M.run_bottle(policies, view, ctx)
@@ -864,43 +788,43 @@ function M.run_bottle(policies, view, ctx)
    current.egress.allowlist = current.egress.allowlist or {}
    current.egress.passthrough = current.egress.passthrough or {}
    current.env, current.git = current.env or {}, current.git or {}
-   local changes = {}
+   local changes, steps = {}, {}
    for _, p in ipairs(policies) do
       if p.hooks.bottle then
          local given = copy_in(current)
          local r, err = call_hook(p, "bottle", given, ctx, env_names)
          if not r then return nil, err, "invalid_policy" end
-         local out, rerr = hook_result(p, "bottle", r, given, "the bottle")
-         if not out then return nil, rerr, "invalid_policy" end
-         local clean, serr = sanitize(out, current, "bottle", 0, {})
+         local out = r.value
+         local clean, serr = clean_value(out, current, "bottle", 0, {})
          if clean == nil then return nil, format("policy %s: %s", p.file, serr), "invalid_policy" end
          local checked, cerr = check_bottle(clean, current)
          if not checked then return nil, format("policy %s: %s", p.file, cerr), "invalid_policy" end
          changes[#changes + 1] = change_line(p, current, checked, BOTTLE_ORDER, bottle_label)
          current = checked
+         steps[#steps + 1] = { policy = p.name, view = current }
       end
    end
-   return current, changes
+   return current, changes, steps
 end
 
 ---------------------------------------------------------------------------
 -- The config and plan hooks
 ---------------------------------------------------------------------------
 
--- → new_cfg, changes | nil, message, "invalid_policy"
+-- → new_cfg, changes, steps | nil, message, "invalid_policy"
+-- steps: {policy = NAME, config = the config after it}, per policy with a config hook.
 function M.run_config(policies, cfg, ctx)
    local env_names = prepare("policy.run_config", policies, ctx)
    if type(cfg) ~= "table" then error("policy.run_config: cfg must be a table", 2) end
    local current = copy_in(cfg)
-   local changes = {}
+   local changes, steps = {}, {}
    for _, p in ipairs(policies) do
       if p.hooks.config then
          local given = copy_in(current)
          local r, err = call_hook(p, "config", given, ctx, env_names)
          if not r then return nil, err, "invalid_policy" end
-         local out, rerr = hook_result(p, "config", r, given, "the config")
-         if not out then return nil, rerr, "invalid_policy" end
-         local clean, serr = sanitize(out, current, "config", 0, {})
+         local out = r.value
+         local clean, serr = clean_value(out, current, "config", 0, {})
          if clean == nil then return nil, format("policy %s: %s", p.file, serr), "invalid_policy" end
          local ok, msg = core.pipelock_check(clean)
          if not ok then
@@ -908,9 +832,10 @@ function M.run_config(policies, cfg, ctx)
          end
          changes[#changes + 1] = change_line(p, current, clean, {}, config_label)
          current = clean
+         steps[#steps + 1] = { policy = p.name, config = current }
       end
    end
-   return current, changes
+   return current, changes, steps
 end
 
 -- → true | nil, "policy FILE: refused the launch: reason", "policy_refused"
@@ -921,22 +846,25 @@ function M.run_plan(policies, plan, ctx)
    if type(plan) ~= "table" then error("policy.run_plan: plan must be a table", 2) end
    for _, p in ipairs(policies) do
       if p.hooks.plan then
-         local r, err = call_hook(p, "plan", copy_in(plan), ctx, env_names)
+         local r, err = call_hook(p, "plan", plan, ctx, env_names)
          if not r then return nil, err, "invalid_policy" end
-         local v, reason = r[1], r[2]
-         if v == true or (v == nil and reason == nil) then -- luacheck: ignore 542
+         -- the process says what the hook returned: verdict "true", "nil",
+         -- "false" or the type of the value; reason when it is a string
+         local v, reason = r.verdict, r.reason
+         if v == "true" or (v == "nil" and r.reason_type == "nil") then -- luacheck: ignore 542
             -- allowed
-         elseif (v == nil or v == false) and type(reason) == "string" then
+         elseif (v == "nil" or v == "false") and type(reason) == "string" then
             return nil, format("policy %s: refused the launch: %s", p.file, printable(reason, 500)),
                "policy_refused"
-         elseif v == false and reason == nil then
+         elseif v == "false" and r.reason_type == "nil" then
             return nil, format("policy %s: refused the launch (no reason given)", p.file), "policy_refused"
-         elseif v == nil or v == false then
+         elseif v == "nil" or v == "false" then
             return nil, format("policy %s: the plan hook's reason must be a string, not %s",
-               p.file, a_type(reason)), "invalid_policy"
+               p.file, printable(tostring(r.reason_type), 40)), "invalid_policy"
          else
             return nil, format("policy %s: the plan hook returned %s; "
-               .. 'return true to allow or nil, "reason" to refuse', p.file, a_type(v)), "invalid_policy"
+               .. 'return true to allow or nil, "reason" to refuse', p.file, printable(tostring(v), 40)),
+               "invalid_policy"
          end
       end
    end

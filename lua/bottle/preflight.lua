@@ -1,6 +1,7 @@
 -- The preflight: what `plan`, `up --dry-run` and the y/N question show.
 -- Aligned `label : value` lines, names and kinds only, never a value.
 local limits = require "bottle.limits"
+local sanitize = require "bottle.sanitize"
 
 local M = {}
 
@@ -18,7 +19,8 @@ end
 
 local function push_policy(p)
    if not p then return "" end
-   local bits = { "push " .. table.concat(p.branches or {}, ",") }
+   local branches = p.branches or {}
+   local bits = { #branches > 0 and "push " .. table.concat(branches, ",") or "no branch may be pushed" }
    bits[#bits + 1] = p.force and "force allowed" or "no force"
    bits[#bits + 1] = p.delete and "delete allowed" or "no delete"
    bits[#bits + 1] = p.tags and "tags allowed" or "no tags"
@@ -53,19 +55,47 @@ function M.rows(plan, logs, found)
    add("backend", plan.backend)
    add("runtime", runtime_text(plan, found))
    local env = {}
-   for _, e in ipairs(plan.env) do env[#env + 1] = ("%s (%s)"):format(e.name, e.kind) end
+   for _, e in ipairs(plan.env) do
+      if e.unset then
+         env[#env + 1] = ("%s (host: %s is not set, so up will refuse)"):format(e.name, e.from or e.name)
+      else
+         env[#env + 1] = ("%s (%s)"):format(e.name, e.kind)
+      end
+   end
    add("env", #env > 0 and table.concat(env, ", ") or "none")
    local skills = {}
    for _, s in ipairs(plan.skills) do skills[#skills + 1] = s.name end
    add("skills", #skills > 0 and table.concat(skills, ", ") or "none")
    add("prompt", plan.prompt and ("%d characters, appended to the system prompt"):format(#plan.prompt.text) or "none")
-   add("egress", M.hosts_summary(plan.egress.hosts))
-   add("tls intercept", plan.egress.tls_interception
-      and "pipelock (per-launch CA, generated at launch)" or "off (HTTPS bodies are not scanned)")
-   if plan.egress.tls_interception then
-      add("passthrough", table.concat(plan.egress.passthrough, ", "))
+   -- the egress as the final config has it; a part a policy changed says so
+   local eg = plan.egress
+   local changed = eg.changed_by or {}
+   local function marked(value, ...)
+      local names, seen = {}, {}
+      for _, field in ipairs { ... } do
+         for _, n in ipairs(changed[field] or {}) do
+            if not seen[n] then names[#names + 1] = n; seen[n] = true end
+         end
+      end
+      if #names == 0 then return value end
+      return ("%s [changed by policy %s]"):format(value, table.concat(names, ", "))
    end
-   add("dlp action", plan.egress.dlp_action)
+   add("egress", marked(M.hosts_summary(eg.hosts), "hosts"))
+   add("tls intercept", marked(eg.tls_interception
+      and "pipelock (per-launch CA, generated at launch)" or "off (HTTPS bodies are not scanned)",
+      "tls_interception"))
+   if eg.tls_interception then
+      add("passthrough", marked(#eg.passthrough > 0 and table.concat(eg.passthrough, ", ") or "none", "passthrough"))
+   end
+   add("dlp action", marked(eg.body_scanning == false and "off (request bodies are not scanned)"
+      or tostring(eg.dlp_action), "body_scanning", "dlp_action"))
+   local dp = eg.dlp_patterns
+   if dp and (not dp.builtin or dp.custom > 0 or not dp.scan_env) then
+      local bits = { dp.builtin and "built-in patterns" or "built-in patterns off (the 8 core ones still run)" }
+      if dp.custom > 0 then bits[#bits + 1] = ("%d custom"):format(dp.custom) end
+      if not dp.scan_env then bits[#bits + 1] = "scan_env off" end
+      add("dlp patterns", marked(table.concat(bits, ", "), "dlp_patterns"))
+   end
    local ports = {}
    for _, p in ipairs(plan.egress.ports or {}) do ports[#ports + 1] = tostring(p) end
    local added = {}
@@ -99,7 +129,9 @@ function M.rows(plan, logs, found)
    return rows
 end
 
--- colour: a function(text, kind) -> text, or nil for plain output
+-- colour: a function(text, kind) -> text, or nil for plain output.
+-- Values quote the manifest, policies and their logs: each is sanitised.
+-- found: what the backend's checks resolved ({runtime}), when they ran.
 function M.render(plan, colour, logs, found)
    local rows = M.rows(plan, logs, found)
    local width = 0
@@ -108,7 +140,7 @@ function M.render(plan, colour, logs, found)
    for _, r in ipairs(rows) do
       local label = r[1] .. string.rep(" ", width - #r[1])
       if colour then label = colour(label, "label") end
-      out[#out + 1] = ("%s : %s"):format(label, r[2])
+      out[#out + 1] = ("%s : %s"):format(label, sanitize.line(r[2]))
    end
    return table.concat(out, "\n") .. "\n"
 end
