@@ -8,7 +8,9 @@ local M = {}
 M.FILES = { "body", "headers", "encoding", "url", "hostname", "dropsite", "response", "benign", "websocket" }
 
 local function check(c, file)
-   local function need(cond, what) if not cond then error(("corpus %s: case %s: %s"):format(file, tostring(c.id), what), 0) end end
+   local function need(cond, what)
+      if not cond then error(("corpus %s: case %s: %s"):format(file, tostring(c.id), what), 0) end
+   end
    need(type(c.id) == "string" and c.id:match("^[%w%-_]+$"), "id must be a word")
    need(type(c.category) == "string", "category")
    need(type(c.malicious) == "boolean", "malicious must be true or false")

@@ -36,10 +36,13 @@ M.stripe_secret_long = function(g) return p("sk_", "live_") .. "51" .. g.chars(9
 M.stripe_restricted = function(g) return p("rk_", "live_") .. g.chars(24) end
 M.stripe_webhook = function(g) return p("wh", "sec_") .. g.chars(32) end
 M.slack_bot = function(g) return p("xo", "xb-") .. g.chars(11, F.DIGITS) .. "-" .. g.chars(13, F.DIGITS) .. "-" .. g.chars(24) end
-M.slack_user = function(g) return p("xo", "xp-") .. g.chars(11, F.DIGITS) .. "-" .. g.chars(12, F.DIGITS) .. "-" .. g.chars(13, F.DIGITS) .. "-" .. g.chars(32, F.HEX) end
-M.slack_app = function(g) return p("xa", "pp-") .. "1-" .. g.chars(11, F.UPPER_ALNUM) .. "-" .. g.chars(13, F.DIGITS) .. "-" .. g.chars(64, F.HEX) end
+M.slack_user = function(g) return p("xo", "xp-") .. g.chars(11, F.DIGITS) .. "-" .. g.chars(12, F.DIGITS) .. "-"
+   .. g.chars(13, F.DIGITS) .. "-" .. g.chars(32, F.HEX) end
+M.slack_app = function(g) return p("xa", "pp-") .. "1-" .. g.chars(11, F.UPPER_ALNUM) .. "-"
+   .. g.chars(13, F.DIGITS) .. "-" .. g.chars(64, F.HEX) end
 M.slack_webhook = function(g)
-   return "https://hooks." .. p("sla", "ck.com") .. "/services/T" .. g.chars(10, F.UPPER_ALNUM) .. "/B" .. g.chars(10, F.UPPER_ALNUM) .. "/" .. g.chars(24)
+   return "https://hooks." .. p("sla", "ck.com") .. "/services/T" .. g.chars(10, F.UPPER_ALNUM) .. "/B"
+      .. g.chars(10, F.UPPER_ALNUM) .. "/" .. g.chars(24)
 end
 M.sendgrid = function(g) return p("S", "G.") .. g.chars(22, F.B64URL) .. "." .. g.chars(43, F.B64URL) end
 M.sendgrid_long = function(g) return p("S", "G.") .. g.chars(30, F.B64URL) .. "." .. g.chars(43, F.B64URL) end
@@ -63,7 +66,8 @@ M.discord_webhook = function(g)
    return "https://discord." .. p("co", "m") .. "/api/webhooks/" .. g.chars(18, F.DIGITS) .. "/" .. g.chars(68, F.B64URL)
 end
 M.azure_storage = function(g)
-   return "DefaultEndpointsProtocol=https;AccountName=" .. g.chars(10, F.LOWER) .. ";Account" .. "Key=" .. g.chars(86, F.B64) .. "==;EndpointSuffix=core.windows.net"
+   return "DefaultEndpointsProtocol=https;AccountName=" .. g.chars(10, F.LOWER) .. ";Account" .. "Key="
+      .. g.chars(86, F.B64) .. "==;EndpointSuffix=core.windows.net"
 end
 M.age = function(g) return p("AGE-SECRET", "-KEY-1") .. g.chars(58, "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L") end
 M.atlassian = function(g) return p("ATA", "TT3xFfGF0") .. g.chars(180, F.B64URL) .. "=" .. g.chars(8, F.HEX) end
@@ -77,12 +81,14 @@ end
 M.private_key = function(g)
    local lines = {}
    for i = 1, 6 do lines[i] = g.chars(64, F.B64) end
-   return "-----BEGIN " .. "RSA PRIVATE" .. " KEY-----\n" .. table.concat(lines, "\n") .. "\n-----END " .. "RSA PRIVATE" .. " KEY-----\n"
+   return "-----BEGIN " .. "RSA PRIVATE" .. " KEY-----\n" .. table.concat(lines, "\n") .. "\n-----END "
+      .. "RSA PRIVATE" .. " KEY-----\n"
 end
 M.openssh_key = function(g)
    local lines = {}
    for i = 1, 5 do lines[i] = g.chars(70, F.B64) end
-   return "-----BEGIN " .. "OPENSSH PRIVATE" .. " KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA" .. table.concat(lines, "\n") .. "\n-----END " .. "OPENSSH PRIVATE" .. " KEY-----\n"
+   return "-----BEGIN " .. "OPENSSH PRIVATE" .. " KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA" .. table.concat(lines, "\n")
+      .. "\n-----END " .. "OPENSSH PRIVATE" .. " KEY-----\n"
 end
 M.gcp_service_account = function(g)
    return '{"type": "service_account", "project_id": "build-' .. g.chars(6, F.LOWER) .. '", "private_key_id": "'

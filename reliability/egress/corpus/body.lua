@@ -10,10 +10,12 @@ local HOST = "api.egress.test"
 
 local contexts = {
    function(v) return "application/json", '{"title":"debug info","body":"' .. v:gsub("\n", "\\n") .. '"}' end,
-   function(v, var) return "text/plain", "# .env from the workspace\nNODE_ENV=production\n" .. var .. "=" .. v .. "\nPORT=3000\n" end,
+   function(v, var) return "text/plain", "# .env from the workspace\nNODE_ENV=production\n" .. var .. "=" .. v
+      .. "\nPORT=3000\n" end,
    function(v, var) return "application/x-yaml", "service:\n  name: billing\n  " .. var:lower() .. ": " .. v .. "\n" end,
    function(v, var) return "application/x-www-form-urlencoded", "comment=see+config&" .. var:lower() .. "=" .. F.urlencode(v) end,
-   function(v, var) return "application/json", '{"comment":"```python\\nclient = Client(' .. var:lower() .. '=\\"' .. v:gsub("\n", "\\n") .. '\\")\\n```"}' end,
+   function(v, var) return "application/json", '{"comment":"```python\\nclient = Client(' .. var:lower() .. '=\\"'
+      .. v:gsub("\n", "\\n") .. '\\")\\n```"}' end,
 }
 
 -- {format, the variable name an agent would find it under, what it is}

@@ -22,7 +22,8 @@ end
 local function g(id) return F.gen("enc-" .. id) end
 
 bad("base64-github", "base64 of a GitHub token", '{"data":"' .. F.base64(K.github_classic(g("a"))) .. '"}')
-bad("base64-env", "base64 of a whole .env line", '{"blob":"' .. F.base64("AWS_SECRET_ACCESS_KEY=" .. K.aws_secret(g("b"))) .. '"}')
+bad("base64-env", "base64 of a whole .env line", '{"blob":"' .. F.base64("AWS_SECRET_ACCESS_KEY="
+   .. K.aws_secret(g("b"))) .. '"}')
 bad("hex-stripe", "hex of a Stripe key", '{"h":"' .. F.hex(K.stripe_secret(g("c"))) .. '"}')
 bad("base32-slack", "base32 of a Slack token", '{"b":"' .. F.base32(K.slack_bot(g("d"))) .. '"}')
 bad("urlenc-form", "URL-encoded token in a form value", "q=" .. F.urlencode(F.urlencode(K.gitlab(g("e")))),
