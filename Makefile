@@ -36,7 +36,8 @@ DEB_PACKAGES = lua5.4 liblua5.4-dev libyaml-dev libcurl4-openssl-dev lua-busted 
 
 .PHONY: all setup images test-images test test-unit test-e2e lint memcheck bench bench-up demo fuzz \
         fuzz-smoke deps deps-fuzz install uninstall clean print reliability-faults \
-        reliability-restart reliability-load reliability-secrets reliability-containment
+        reliability-restart reliability-load reliability-secrets reliability-containment \
+        reliability-egress
 
 all: $(CORE)
 
@@ -126,6 +127,8 @@ reliability-secrets: $(CORE)
 	$(LUA) reliability/secrets.lua $(RELIABILITY_ARGS)
 reliability-containment: $(CORE)
 	$(LUA) reliability/containment.lua $(RELIABILITY_ARGS)
+reliability-egress: $(CORE)
+	$(LUA) reliability/egress.lua $(RELIABILITY_ARGS)
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \

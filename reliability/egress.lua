@@ -1,0 +1,88 @@
+-- Egress inspection figures: the egress corpus played from inside a real
+-- bottle through the real pipelock 2.3.0 (TLS interception on) to a local
+-- upstream, once per setting of reliability/egress/settings.lua; per
+-- category, how many malicious cases were blocked and how many benign ones.
+--
+--   lua5.4 reliability/egress.lua [--settings before,defaults,...] [--only CATEGORY,...]
+--                                 [--json FILE] [--cases]
+--
+-- --cases prints every case's verdict with its evidence (status, pipelock's
+-- decision lines, what the upstream received).  --json writes all of it.
+-- Needs dockerd, the test images and the test CA (images/test/build.sh).
+local R = dofile(((arg and arg[0] or ""):match("^(.*)/[^/]+$") or ".") .. "/common.lua")
+local X = require "reliability.probes.egress"
+local S = require "reliability.egress.settings"
+local corpus = require "reliability.egress.corpus"
+local opts = R.options(arg, { settings = "before,header-all,response-block,response-strip,blocklist,reference,defaults",
+                              only = "", json = "", cases = false })
+R.require_engine()
+
+local only
+if opts.only ~= "" then
+   only = {}
+   for c in opts.only:gmatch("[^,]+") do only[c] = true end
+end
+local cases = corpus.load(only)
+local settings = {}
+for name in opts.settings:gmatch("[^,]+") do
+   settings[#settings + 1] = S.find(name) or error("no setting " .. name)
+end
+
+local started = os.date("!%Y-%m-%dT%H:%M:%SZ")
+local ctx = X.setup(cases)
+local runs = {}
+for _, s in ipairs(settings) do
+   R.say("egress: %s (%d cases)", s.name, #cases)
+   local ok, run = pcall(X.play, ctx, s)
+   if not ok then
+      X.teardown(ctx)
+      io.stderr:write("egress: ", s.name, ": ", tostring(run), "\n")
+      os.exit(2)
+   end
+   runs[#runs + 1] = run
+end
+X.teardown(ctx)
+
+local cats = {}
+for _, c in ipairs(cases) do
+   if not cats[c.category] then cats[c.category] = true; cats[#cats + 1] = c.category end
+end
+cats[#cats + 1] = "http"
+
+print(("# reliability/egress.lua (%s, %s): %d cases"):format(started, R.version(), #cases))
+print("malicious blocked / malicious, benign blocked / benign; `http` is every category but websocket")
+local head, rule = { "| category" }, { "|---" }
+for _, run in ipairs(runs) do head[#head + 1] = " | " .. run.setting; rule[#rule + 1] = "|---" end
+print(table.concat(head) .. " |")
+print(table.concat(rule) .. "|")
+local counts = {}
+for i, run in ipairs(runs) do counts[i] = X.count(run.results) end
+for _, cat in ipairs(cats) do
+   local row = { "| " .. cat }
+   for i in ipairs(runs) do
+      local t = counts[i][cat]
+      if t then
+         local pct = t.malicious > 0 and (" (%d%%)"):format(math.floor(100 * t.malicious_blocked / t.malicious + 0.5)) or ""
+         row[#row + 1] = (" | %d/%d%s, %d/%d"):format(t.malicious_blocked, t.malicious, pct, t.benign_blocked, t.benign)
+      else
+         row[#row + 1] = " | -"
+      end
+   end
+   print(table.concat(row) .. " |")
+end
+
+local function one_line(s) return (tostring(s or ""):gsub("[|\n\r]", " ")) end
+if opts.cases then
+   for _, run in ipairs(runs) do
+      print(("\n## %s\n\n| verdict | id | status | pipelock | upstream received |\n|---|---|---|---|---|"):format(run.setting))
+      for _, v in ipairs(run.results) do
+         local verdict = v.malicious and (v.blocked and "blocked" or "LEAKED") or (v.blocked and "FALSE POSITIVE" or "passed")
+         print(("| %s | %s | %s | %s | %s |"):format(verdict, v.id, one_line(v.status ~= 0 and v.status or v.error),
+            one_line(table.concat(v.decisions, "; "):sub(1, 200)), one_line(v.received)))
+      end
+   end
+end
+if opts.json ~= "" then
+   assert(R.core.write_file(opts.json, R.cjson.encode { started = started, version = R.version(), runs = runs },
+                            tonumber("644", 8)))
+end
