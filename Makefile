@@ -20,7 +20,8 @@ WARN    += -Werror
 endif
 LIBFLAG ?= -shared
 
-SRCS = csrc/core.c csrc/allowlist.c csrc/pipelock.c csrc/pipelock_check.c \
+SRCS = csrc/core.c csrc/allowlist.c csrc/pipelock.c csrc/pipelock_check.c csrc/pipelock_inspection.c \
+       csrc/pipelock_patterns.c \
        csrc/yaml.c csrc/http.c csrc/sys.c
 HDRS = $(wildcard csrc/*.h)
 CORE = build/bottle/core.so

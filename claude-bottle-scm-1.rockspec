@@ -43,7 +43,7 @@ build = {
    modules = {
       ["bottle.core"] = {
          sources = { "csrc/core.c", "csrc/allowlist.c", "csrc/pipelock.c", "csrc/pipelock_check.c",
-                     "csrc/yaml.c", "csrc/http.c", "csrc/sys.c" },
+                     "csrc/pipelock_inspection.c", "csrc/pipelock_patterns.c", "csrc/yaml.c", "csrc/http.c", "csrc/sys.c" },
          libraries = { "yaml", "curl" },
          incdirs = { "csrc", "$(YAML_INCDIR)", "$(CURL_INCDIR)" },
          libdirs = { "$(YAML_LIBDIR)", "$(CURL_LIBDIR)" },

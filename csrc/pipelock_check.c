@@ -760,6 +760,8 @@ l_pipelock_check (lua_State *L)
       lua_pushliteral (L, "invalid_config");
       return 3;
    }
+   if (bc_pipelock_check_patterns (L, 1) != 0)   /* pipelock_patterns.c */
+      return 3;
    lua_pushboolean (L, 1);
    return 1;
 }

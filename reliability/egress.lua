@@ -4,17 +4,21 @@
 -- category, how many malicious cases were blocked and how many benign ones.
 --
 --   lua5.4 reliability/egress.lua [--settings before,defaults,...] [--only CATEGORY,...]
---                                 [--json FILE] [--cases]
+--                                 [--json FILE] [--cases] [--latency]
 --
 -- --cases prints every case's verdict with its evidence (status, pipelock's
 -- decision lines, what the upstream received).  --json writes all of it.
+-- --latency plays, instead of the corpus, Claude API bodies of 64 KiB, 1 MiB
+-- and 4 MiB (3 times each) and prints the median time per setting: what the
+-- DLP patterns cost on a long context.
 -- Needs dockerd, the test images and the test CA (images/test/build.sh).
 local R = dofile(((arg and arg[0] or ""):match("^(.*)/[^/]+$") or ".") .. "/common.lua")
 local X = require "reliability.probes.egress"
 local S = require "reliability.egress.settings"
 local corpus = require "reliability.egress.corpus"
-local opts = R.options(arg, { settings = "before,header-all,response-block,response-strip,blocklist,reference,defaults",
-                              only = "", json = "", cases = false })
+local opts = R.options(arg, { settings = "before,header-all,header-all-ignore,gitleaks,response-block,response-strip,"
+                                         .. "blocklist,reference,defaults,defaults-strip",
+                              only = "", json = "", cases = false, latency = false })
 R.require_engine()
 
 local only
@@ -23,6 +27,19 @@ if opts.only ~= "" then
    for c in opts.only:gmatch("[^,]+") do only[c] = true end
 end
 local cases = corpus.load(only)
+if opts.latency then
+   cases = {}
+   for _, kib in ipairs { 64, 1024, 4096 } do
+      local line = "def f(x):\\n    return x * 2  # doubles the input\\n"
+      local text = line:rep(kib * 1024 // #line)
+      for i = 1, 3 do
+         cases[#cases + 1] = { id = ("lat-%d-%d"):format(kib, i), category = "latency-" .. kib .. "KiB", malicious = false,
+            what = kib .. " KiB Claude API body", method = "POST", scheme = "https", host = "llm.egress.test",
+            path = "/v1/messages", headers = { ["Content-Type"] = "application/json" },
+            body = '{"model":"claude-sonnet-4","max_tokens":64,"messages":[{"role":"user","content":"' .. text .. '"}]}' }
+      end
+   end
+end
 local settings = {}
 for name in opts.settings:gmatch("[^,]+") do
    settings[#settings + 1] = S.find(name) or error("no setting " .. name)
@@ -42,6 +59,25 @@ for _, s in ipairs(settings) do
    runs[#runs + 1] = run
 end
 X.teardown(ctx)
+
+if opts.latency then
+   print(("# reliability/egress.lua --latency (%s, %s)"):format(started, R.version()))
+   local names = {}
+   for i, r in ipairs(runs) do names[i] = r.setting end
+   print("| body | " .. table.concat(names, " | ") .. " |")
+   for _, kib in ipairs { 64, 1024, 4096 } do
+      local row = { "| " .. kib .. " KiB" }
+      for _, run in ipairs(runs) do
+         local ms, st = {}, {}
+         for _, v in ipairs(run.results) do
+            if v.category == "latency-" .. kib .. "KiB" then ms[#ms + 1] = v.ms; st[#st + 1] = tostring(v.status) end
+         end
+         row[#row + 1] = ("%d ms (%s)"):format(R.median(ms), table.concat(st, ","))
+      end
+      print(table.concat(row, " | ") .. " |")
+   end
+   os.exit(0)
+end
 
 local cats = {}
 for _, c in ipairs(cases) do

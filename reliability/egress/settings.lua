@@ -21,7 +21,10 @@ end
 -- taken out again.
 local function before(plan)
    local cfg = current(plan)
-   if cfg.request_body_scanning then cfg.request_body_scanning.header_mode = nil end
+   if cfg.request_body_scanning then
+      cfg.request_body_scanning.header_mode = nil
+      cfg.request_body_scanning.ignore_headers = nil
+   end
    cfg.response_scanning = nil
    if cfg.fetch_proxy and cfg.fetch_proxy.monitoring then cfg.fetch_proxy.monitoring.blocklist = nil end
    if cfg.dlp then cfg.dlp.patterns = nil end
@@ -90,6 +93,19 @@ S.list = {
    { name = "before", what = "claude-bottle's config before issue 16", config = before },
    { name = "header-all", what = "before + request_body_scanning.header_mode: all",
      config = with(function(cfg) cfg.request_body_scanning.header_mode = "all" end) },
+   { name = "header-all-ignore", what = "before + header_mode: all with the core's ignore_headers",
+     config = function(plan)
+        local cfg, now = before(plan), current(plan)
+        cfg.request_body_scanning.header_mode = "all"
+        cfg.request_body_scanning.ignore_headers = now.request_body_scanning.ignore_headers
+        return cfg
+     end },
+   { name = "gitleaks", what = "before + the core's DLP patterns from gitleaks",
+     config = function(plan)
+        local cfg = before(plan)
+        cfg.dlp.patterns = current(plan).dlp.patterns
+        return cfg
+     end },
    { name = "response-block", what = "before + response_scanning.action: block",
      config = with(function(cfg) cfg.response_scanning = { enabled = true, action = "block" } end) },
    { name = "response-strip", what = "before + response_scanning.action: strip",
@@ -101,6 +117,12 @@ S.list = {
    { name = "reference-session", what = "pipelock's strict preset as it is (adaptive enforcement on)",
      config = reference },
    { name = "defaults", what = "core.pipelock_config as it is now", config = current },
+   { name = "defaults-strip", what = "defaults with response_scanning.action: strip",
+     config = function(plan)
+        local cfg = current(plan)
+        cfg.response_scanning.action = "strip"
+        return cfg
+     end },
 }
 
 function S.find(name)

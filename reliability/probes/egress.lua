@@ -102,7 +102,7 @@ function X.setup(cases)
    for i, c in ipairs(cases) do
       wire[i] = { id = c.id, scheme = c.scheme, method = c.method, host = c.host, path = c.path, headers = c.headers,
                   body_b64 = c.body and F.base64(c.body) or nil, compress = c.compress,
-                  websocket = c.websocket, frame_b64 = c.frame and F.base64(c.frame) or nil }
+                  websocket = c.websocket, ws_proxy = c.ws_proxy, frame_b64 = c.frame and F.base64(c.frame) or nil }
    end
    ctx.wire = cjson.encode(wire)
    return ctx
@@ -191,7 +191,8 @@ end
 function X.verdict(case, result, got)
    local body = b64decode(result.body_b64 or "")
    local v = { id = case.id, category = case.category, malicious = case.malicious, what = case.what,
-               status = math.tointeger(result.status) or result.status, error = result.error, hint = result.hint }
+               status = math.tointeger(result.status) or result.status, error = result.error, hint = result.hint,
+               ms = result.ms }
    if case.websocket then
       local frame
       for _, e in ipairs(got or {}) do if e.ws_frame_b64 then frame = b64decode(e.ws_frame_b64) end end

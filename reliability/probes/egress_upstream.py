@@ -50,7 +50,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def answer(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        entry = {"case": self.headers.get("X-Case"), "scheme": self.server.scheme,
+        case = self.headers.get("X-Case")
+        if case is None and "?case=" in self.path:  # through pipelock's WebSocket proxy
+            case = self.path.split("?case=", 1)[1]
+        entry = {"case": case, "scheme": self.server.scheme,
                  "host": self.headers.get("Host"), "method": self.command, "path": self.path,
                  "headers": {k: v for k, v in self.headers.items()},
                  "body_length": len(body), "body_b64": base64.b64encode(body[:65536]).decode()}
