@@ -27,6 +27,18 @@ if opts.only ~= "" then
    for c in opts.only:gmatch("[^,]+") do only[c] = true end
 end
 local cases = corpus.load(only)
+-- Each WebSocket case again through pipelock's WebSocket proxy (/ws), the
+-- path the agent is offered (CLAUDE_BOTTLE_WEBSOCKET_PROXY).
+for i = 1, #cases do
+   local c = cases[i]
+   if c.websocket then
+      local v = {}
+      for k, x in pairs(c) do v[k] = x end
+      v.id, v.category, v.ws_proxy = c.id .. "-via-ws-proxy", "websocket-proxy", true
+      v.what = c.what .. ", through /ws"
+      cases[#cases + 1] = v
+   end
+end
 if opts.latency then
    cases = {}
    for _, kib in ipairs { 64, 1024, 4096 } do
@@ -86,7 +98,7 @@ end
 cats[#cats + 1] = "http"
 
 print(("# reliability/egress.lua (%s, %s): %d cases"):format(started, R.version(), #cases))
-print("malicious blocked / malicious, benign blocked / benign; `http` is every category but websocket")
+print("malicious blocked / malicious, benign blocked / benign; `http` is every category but the WebSocket ones")
 local head, rule = { "| category" }, { "|---" }
 for _, run in ipairs(runs) do head[#head + 1] = " | " .. run.setting; rule[#rule + 1] = "|---" end
 print(table.concat(head) .. " |")

@@ -264,7 +264,7 @@ end
 
 -- Per category: {category = {malicious, malicious_blocked, benign,
 -- benign_blocked}}, and the totals over the HTTP-level categories (all but
--- websocket) under "http".
+-- the WebSocket ones) under "http".
 function X.count(results)
    local n = {}
    local function bump(cat, r)
@@ -280,7 +280,7 @@ function X.count(results)
    end
    for _, r in ipairs(results) do
       bump(r.category, r)
-      if r.category ~= "websocket" then bump("http", r) end
+      if not r.category:match("^websocket") then bump("http", r) end
    end
    return n
 end
