@@ -52,6 +52,7 @@ build = {
       ["bottle.cli"] = "lua/bottle/cli.lua",
       ["bottle.env"] = "lua/bottle/env.lua",
       ["bottle.gitgate"] = "lua/bottle/gitgate.lua",
+      ["bottle.inspection"] = "lua/bottle/inspection.lua",
       ["bottle.launch"] = "lua/bottle/launch.lua",
       ["bottle.manifest"] = "lua/bottle/manifest.lua",
       ["bottle.plan"] = "lua/bottle/plan.lua",

@@ -137,6 +137,42 @@ describe("the plan of the embedded default bottle #core", function()
    end)
 end)
 
+describe("egress.inspection in a manifest #core", function()
+   local function plan_with(inspection)
+      local dir = core.mkdtemp("/tmp/claude-bottle-egress-manifest.")
+      assert(core.write_file(dir .. "/m.yaml", "bottles:\n  web:\n    egress:\n      inspection: " .. inspection
+         .. "\nagents:\n  claude:\n    bottle: web\n", tonumber("600", 8)))
+      local p = assert(io.popen(("cd %s && XDG_CONFIG_HOME=%s XDG_STATE_HOME=%s lua5.4 %s/bottle.lua plan --manifest "
+         .. "m.yaml 2>&1; echo \"exit $?\""):format(dir, dir, dir, os.getenv("PWD") or ".")))
+      local out = p:read("a")
+      p:close()
+      core.rmtree(dir)
+      return out
+   end
+
+   it("turns a default down, and the preflight says what applies", function()
+      local out = plan_with("{ headers: sensitive, responses: strip, blocklist: false, gitleaks: false, websocket: false }")
+      assert.matches("exit 0", out, 1, true)
+      assert.matches("inspection    : headers: pipelock's sensitive list only", out, 1, true)
+      assert.matches("responses: strip", out, 1, true)
+      assert.matches("blocklist: none", out, 1, true)
+      assert.matches("dlp patterns: pipelock's 48\n", out)
+      assert.matches("websocket: no scanned path", out, 1, true)
+   end)
+
+   it("refuses an unknown key or value with the file, line and the fix", function()
+      local out = plan_with("{ responses: ask }")
+      assert.matches("exit 2", out, 1, true)
+      assert.matches('m.yaml:4:%d+: bottle "web": egress.inspection.responses: "ask" is not a choice', out)
+      out = plan_with("{ header: all }")
+      assert.matches("exit 2", out, 1, true)
+      assert.matches('did you mean "headers"', out, 1, true)
+      out = plan_with("{ blocklist: no }")
+      assert.matches("exit 2", out, 1, true)
+      assert.matches("write true or false", out, 1, true)
+   end)
+end)
+
 describe("pipelock_check on DLP and response patterns #core", function()
    local function with_pattern(section, p)
       local cfg = assert(config())

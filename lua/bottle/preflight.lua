@@ -62,6 +62,9 @@ function M.rows(plan, logs)
       add("passthrough", table.concat(plan.egress.passthrough, ", "))
    end
    add("dlp action", plan.egress.dlp_action)
+   if plan.pipelock and plan.pipelock.config then
+      add_many("inspection", require("bottle.inspection").lines(plan.pipelock.config))
+   end
    local ports = {}
    for _, p in ipairs(plan.egress.ports or {}) do ports[#ports + 1] = tostring(p) end
    local added = {}
