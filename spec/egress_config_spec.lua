@@ -160,6 +160,21 @@ describe("egress.inspection in a manifest #core", function()
       assert.matches("websocket: no scanned path", out, 1, true)
    end)
 
+   it("shows a policy's change of the same keys in the preflight", function()
+      local dir = core.mkdtemp("/tmp/claude-bottle-egress-policy.")
+      assert(core.write_file(dir .. "/p.lua", "return { config = function(cfg) "
+         .. "cfg.response_scanning.action = 'warn'; cfg.request_body_scanning.header_mode = 'sensitive' end }\n",
+         tonumber("600", 8)))
+      local p = assert(io.popen(("cd %s && XDG_CONFIG_HOME=%s XDG_STATE_HOME=%s lua5.4 %s/bottle.lua plan --policy p.lua "
+         .. "2>&1; echo \"exit $?\""):format(dir, dir, dir, os.getenv("PWD") or ".")))
+      local out = p:read("a")
+      p:close()
+      core.rmtree(dir)
+      assert.matches("exit 0", out, 1, true)
+      assert.matches("responses: warn (an injection is logged, the page delivered)", out, 1, true)
+      assert.matches("headers: pipelock's sensitive list only", out, 1, true)
+   end)
+
    it("refuses an unknown key or value with the file, line and the fix", function()
       local out = plan_with("{ responses: ask }")
       assert.matches("exit 2", out, 1, true)
