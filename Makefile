@@ -20,7 +20,8 @@ WARN    += -Werror
 endif
 LIBFLAG ?= -shared
 
-SRCS = csrc/core.c csrc/allowlist.c csrc/pipelock.c csrc/pipelock_check.c \
+SRCS = csrc/core.c csrc/allowlist.c csrc/pipelock.c csrc/pipelock_check.c csrc/pipelock_inspection.c \
+       csrc/pipelock_patterns.c \
        csrc/yaml.c csrc/http.c csrc/sys.c csrc/child.c csrc/limits.c \
        csrc/re2_syntax.c csrc/file_read.c
 HDRS = $(wildcard csrc/*.h)
@@ -38,7 +39,7 @@ DEB_PACKAGES = lua5.4 liblua5.4-dev libyaml-dev libcurl4-openssl-dev lua-busted 
 .PHONY: all setup images test-images test test-unit test-e2e lint memcheck bench bench-up bench-plan demo fuzz \
         fuzz-smoke deps deps-fuzz install uninstall clean print reliability-faults \
         reliability-restart reliability-load reliability-secrets reliability-containment \
-        reliability-inputs
+        reliability-inputs reliability-egress
 
 all: $(CORE)
 
@@ -136,6 +137,9 @@ reliability-containment: $(CORE)
 # hostile policies and project files on plan; no engine needed
 reliability-inputs: $(CORE)
 	$(LUA) reliability/inputs.lua
+
+reliability-egress: $(CORE)
+	$(LUA) reliability/egress.lua $(RELIABILITY_ARGS)
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \

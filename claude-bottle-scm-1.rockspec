@@ -43,6 +43,7 @@ build = {
    modules = {
       ["bottle.core"] = {
          sources = { "csrc/core.c", "csrc/allowlist.c", "csrc/pipelock.c", "csrc/pipelock_check.c",
+                     "csrc/pipelock_inspection.c", "csrc/pipelock_patterns.c",
                      "csrc/yaml.c", "csrc/http.c", "csrc/sys.c", "csrc/child.c", "csrc/limits.c",
                      "csrc/re2_syntax.c", "csrc/file_read.c" },
          libraries = { "yaml", "curl" },
@@ -54,6 +55,7 @@ build = {
       ["bottle.egress_view"] = "lua/bottle/egress_view.lua",
       ["bottle.env"] = "lua/bottle/env.lua",
       ["bottle.gitgate"] = "lua/bottle/gitgate.lua",
+      ["bottle.inspection"] = "lua/bottle/inspection.lua",
       ["bottle.launch"] = "lua/bottle/launch.lua",
       ["bottle.manifest"] = "lua/bottle/manifest.lua",
       ["bottle.plan"] = "lua/bottle/plan.lua",

@@ -57,6 +57,13 @@ void bc_pipelock_check_open (lua_State *L);
 /* ---- yaml.c ---------------------------------------------------------- */
 /* Pushes the registry's array metatable (marks decoded sequences, and tells
  * the encoder that an empty table is a sequence). */
+/* Sets what pipelock inspects (pipelock_inspection.c): 0, or 3 after
+ * pushing nil, message, code. */
+int bc_pipelock_inspection (lua_State *L, int egress, int cfg);
+/* Names and regexes of dlp.patterns and response_scanning.patterns
+ * (pipelock_patterns.c): 0, or 3 after pushing nil, message, code. */
+int bc_pipelock_check_patterns (lua_State *L, int cfg);
+
 void bc_push_array_mt (lua_State *L);
 void bc_yaml_open (lua_State *L);
 /* 1 when s[0..len) is valid UTF-8 (what the YAML encoder can write). */

@@ -264,6 +264,10 @@ l_pipelock_config (lua_State *L)
       lua_pop (L, 1);                                     /* list */
       lua_setfield (L, top + 1, "tls_interception");
    }
+
+   /* What pipelock inspects on allowed traffic: pipelock_inspection.c. */
+   if (bc_pipelock_inspection (L, egress, top + 1) != 0)
+      return 3;
    return 1;
 }
 

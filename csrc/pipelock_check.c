@@ -167,7 +167,8 @@ static const struct { const char *path; const char *fields[3]; } required_fields
 static const char *const allowed_sections[] = {
    "api_allowlist", "dlp", "enforce", "explain_blocks", "fetch_proxy", "forward_proxy", "internal",
    "logging", "metrics_listen", "mode", "request_body_scanning", "response_scanning",
-   "seed_phrase_detection", "sentry", "ssrf", "tls_interception", "trusted_domains", "version", NULL
+   "seed_phrase_detection", "sentry", "ssrf", "tls_interception", "trusted_domains", "version",
+   "websocket_proxy", NULL
 };
 
 /* Keys refused outright, with the reason. */
@@ -1055,6 +1056,8 @@ l_pipelock_check (lua_State *L)
       lua_pushliteral (L, "invalid_config");
       return 3;
    }
+   if (bc_pipelock_check_patterns (L, 1) != 0)   /* pipelock_patterns.c */
+      return 3;
    lua_pushboolean (L, 1);
    return 1;
 }

@@ -35,7 +35,7 @@ local SHIM = [[#!/bin/sh
 # claude stand-in (spec/secret_hygiene_spec.lua): what the session received
 printf '%s\n%s\n%s\n' "$API_TOKEN" "$GH_TOKEN" "$MODE" > /tmp/session-env
 i=0
-while [ ! -e /tmp/session-done ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done
+while [ ! -e /tmp/session-done ] && [ $i -lt 12000 ]; do sleep 0.05; i=$((i + 1)); done
 ]]
 
 local q = require("testlib.util").q

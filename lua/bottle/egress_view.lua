@@ -20,6 +20,16 @@ function M.facts(cfg)
    local body = type(cfg.request_body_scanning) == "table" and cfg.request_body_scanning or {}
    local dlp = type(cfg.dlp) == "table" and cfg.dlp or {}
    local on = tls.enabled == true
+   -- The launcher's own patterns (named "gitleaks ...", shown on the
+   -- preflight's inspection lines) are not custom ones; a policy's are.
+   local custom, gitleaks = 0, 0
+   for _, p in ipairs(list(dlp.patterns)) do
+      if type(p) == "table" and type(p.name) == "string" and p.name:match("^gitleaks ") then
+         gitleaks = gitleaks + 1
+      else
+         custom = custom + 1
+      end
+   end
    -- pipelock 2.3.0: omitted means on for body scanning, built-ins and scan_env
    return {
       hosts = list(cfg.api_allowlist),
@@ -29,7 +39,8 @@ function M.facts(cfg)
       dlp_action = body.action,
       dlp_patterns = {
          builtin = dlp.include_defaults ~= false,
-         custom = #list(dlp.patterns),
+         custom = custom,
+         gitleaks = gitleaks,
          scan_env = dlp.scan_env ~= false,
       },
    }

@@ -70,7 +70,8 @@ M.HOST_KEY_TYPES = {
 local KEYS = {
    top = { "bottles", "agents" },
    bottle = { "env", "egress", "git", "resources" },
-   egress = { "allowlist", "dlp_action", "tls_interception", "passthrough", "ports" },
+   egress = { "allowlist", "dlp_action", "tls_interception", "passthrough", "ports", "inspection" },
+   inspection = { "headers", "responses", "blocklist", "gitleaks", "websocket" },
    resources = { "memory", "cpus", "pids", "disk" },
    git = { "name", "upstream", "identity", "host_key", "extra_hosts", "push",
            "user_name", "user_email" },
@@ -401,6 +402,32 @@ local function check_ports(ctx, eg, k, path)
    return out
 end
 
+-- What pipelock inspects, each default turned down on purpose (the
+-- defaults and their figures: csrc/pipelock_inspection.c).
+local INSPECTION_CHOICES = { headers = { "all", "sensitive" }, responses = { "block", "strip", "warn" } }
+
+local function check_inspection(ctx, eg, path)
+   local t = want_map(ctx, eg, "inspection", path, "a mapping (headers:, responses:, blocklist:, gitleaks:, websocket:)")
+   local p = join(path, "inspection")
+   check_keys(ctx, t, p, KEYS.inspection)
+   local out = {}
+   for _, k in ipairs(keys_in_order(ctx, t)) do
+      local choices = INSPECTION_CHOICES[k]
+      if choices then
+         local v = want_string(ctx, t, k, p, table.concat(choices, " or "))
+         local ok = false
+         for _, c in ipairs(choices) do ok = ok or c == v end
+         if not ok then
+            fail(ctx, at_key(ctx, t, k), join(p, k), quote(v) .. " is not a choice; write " .. table.concat(choices, " or "))
+         end
+         out[k] = v
+      else
+         out[k] = want_bool(ctx, t, k, p)
+      end
+   end
+   return out
+end
+
 local function check_egress(ctx, bottle, path)
    local eg = want_map(ctx, bottle, "egress", path)
    local p = join(path, "egress")
@@ -421,6 +448,8 @@ local function check_egress(ctx, bottle, path)
          out.tls_interception = want_bool(ctx, eg, k, p)
       elseif k == "ports" then
          out.ports = check_ports(ctx, eg, k, p)
+      elseif k == "inspection" then
+         out.inspection = check_inspection(ctx, eg, p)
       end
    end
    return out

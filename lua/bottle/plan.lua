@@ -77,11 +77,16 @@ local function choose_agent(manifest, name)
 end
 
 -- The agent's environment set by the launcher (no user value in it).
-local function agent_env(proxy_url, tls)
+local function agent_env(proxy_url, tls, cfg)
    local env = {
       HTTPS_PROXY = proxy_url, HTTP_PROXY = proxy_url, https_proxy = proxy_url, http_proxy = proxy_url,
       NO_PROXY = M.NO_PROXY, no_proxy = M.NO_PROXY,
    }
+   -- The scanned WebSocket path (a socket through HTTPS_PROXY gets no 101):
+   -- append the target, ws://... or wss://...
+   if cfg.websocket_proxy and cfg.websocket_proxy.enabled then
+      env.CLAUDE_BOTTLE_WEBSOCKET_PROXY = proxy_url:gsub("^http:", "ws:") .. "/ws?url="
+   end
    if tls then
       -- Node (Claude Code) reads only its own variable; the others use the
       -- system bundle that update-ca-certificates rebuilds with our CA.
@@ -251,7 +256,7 @@ function M.build(opts)
       },
       resources = limits.for_plan(bottle.resources),
       proxy = { host = names.pipelock, port = M.PROXY_PORT, url = proxy_url },
-      agent_env = agent_env(proxy_url, tls),
+      agent_env = agent_env(proxy_url, tls, cfg),
       env = env,
       ca = tls and { sidecar_cert = M.CA.sidecar_cert, sidecar_key = M.CA.sidecar_key,
                      agent_cert = M.CA.agent_cert } or nil,

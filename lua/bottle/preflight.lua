@@ -96,6 +96,9 @@ function M.rows(plan, logs, found)
       if not dp.scan_env then bits[#bits + 1] = "scan_env off" end
       add("dlp patterns", marked(table.concat(bits, ", "), "dlp_patterns"))
    end
+   if plan.pipelock and plan.pipelock.config then
+      add_many("inspection", require("bottle.inspection").lines(plan.pipelock.config))
+   end
    local ports = {}
    for _, p in ipairs(plan.egress.ports or {}) do ports[#ports + 1] = tostring(p) end
    local added = {}
