@@ -59,6 +59,7 @@ M.RESERVED_ENV = {
    HTTPS_PROXY = true, HTTP_PROXY = true, https_proxy = true, http_proxy = true,
    NO_PROXY = true, no_proxy = true, NODE_EXTRA_CA_CERTS = true,
    SSL_CERT_FILE = true, REQUESTS_CA_BUNDLE = true, GIT_SSL_CAINFO = true,
+   CLAUDE_BOTTLE_WEBSOCKET_PROXY = true,
 }
 
 M.HOST_KEY_TYPES = {
