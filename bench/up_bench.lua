@@ -11,6 +11,7 @@ if ROOT:sub(1, 1) ~= "/" then ROOT = (os.getenv("PWD") or ".") .. "/" .. ROOT en
 package.path = ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;" .. package.path
 package.cpath = ROOT .. "/build/?.so;" .. package.cpath
 local core = require "bottle.core"
+local firewall = require "bottle.firewall"
 local RUNS = tonumber(os.getenv("BENCH_RUNS") or "") or 5
 local PIPELOCK = os.getenv("BOTTLE_PIPELOCK_IMAGE") or "claude-bottle-test/pipelock:2.3.0"
 local FIREWALL = os.getenv("BOTTLE_FIREWALL_IMAGE") or "claude-bottle-test/firewall:latest"
@@ -76,11 +77,19 @@ local function ours_down(slug)
    must(BOTTLE .. " down " .. q(slug) .. " 2>/dev/null")
 end
 
--- The docker CLI sequence for the same topology (as the issue lists it):
--- network create twice, run tls init, create, cp three times, network
--- connect, start, run the agent, cp, exec.
+-- The docker CLI sequence for the same topology and walls: network create
+-- twice, run tls init, create, cp three times, network connect, start, run
+-- the agent, cp, exec; then, as `up` does since the walls under pipelock,
+-- the same hardening flags on both containers, a firewall helper run in
+-- each namespace (nft -f - with the same rulesets) and the agent's hosts
+-- entry.
 local yaml_file = work .. "/pipelock.yaml"
 assert(core.write_file(yaml_file, must(BOTTLE .. " render 2>/dev/null"), tonumber("600", 8)))
+
+-- What `up` gives every container: no capability, no privilege to gain,
+-- no IPv6 or forwarding, and limits.
+local HARDEN = " --cap-drop ALL --security-opt no-new-privileges --sysctl net.ipv6.conf.all.disable_ipv6=1"
+   .. " --sysctl net.ipv4.ip_forward=0 --memory 1g --pids-limit 512 "
 
 local function cli_up(n)
    local s = "bench-cli-" .. n .. "-" .. core.random_hex(3)
@@ -92,14 +101,14 @@ local function cli_up(n)
       "docker network create --internal --label cb-bench=1 " .. net,
       "docker network create --label cb-bench=1 " .. egress,
       "mkdir -m 700 " .. q(ca) .. " && docker run --rm -v " .. q(ca) .. ":/ca " .. PIPELOCK .. " tls init --out /ca",
-      "docker create --name " .. pl .. " --label cb-bench=1 --network " .. net .. " " .. PIPELOCK
+      "docker create --name " .. pl .. " --label cb-bench=1 --network " .. net .. HARDEN .. PIPELOCK
          .. " run --config /etc/pipelock.yaml --listen 0.0.0.0:8888",
       "docker cp " .. q(yaml_file) .. " " .. pl .. ":/etc/pipelock.yaml",
       "docker cp " .. q(ca .. "/ca.pem") .. " " .. pl .. ":/etc/pipelock-ca.pem",
       "docker cp " .. q(ca .. "/ca-key.pem") .. " " .. pl .. ":/etc/pipelock-ca-key.pem",
       "docker network connect " .. egress .. " " .. pl,
       "docker start " .. pl,
-      "docker run -d --name " .. ag .. " --label cb-bench=1 --network " .. net
+      "docker run -d --name " .. ag .. " --label cb-bench=1 --network " .. net .. HARDEN
          .. " -e HTTPS_PROXY=" .. proxy .. " -e HTTP_PROXY=" .. proxy
          .. " -e NO_PROXY=localhost,127.0.0.1 -e NODE_EXTRA_CA_CERTS=/usr/local/share/ca-certificates/claude-bottle-ca.crt"
          .. " -e SSL_CERT_FILE=" .. bundle .. " " .. AGENT .. " sleep infinity",
@@ -107,6 +116,25 @@ local function cli_up(n)
       "docker exec -u 0 " .. ag .. " update-ca-certificates",
    }
    for _, c in ipairs(cmds) do must(c .. " >/dev/null") end
+   -- the walls: addresses from inspect, the rulesets piped into a helper
+   local function ip(name)
+      return (must(("docker inspect -f '{{(index .NetworkSettings.Networks %q).IPAddress}}' %s"):format(net, name))
+                 :gsub("%s+$", ""))
+   end
+   local subnet = (must(("docker network inspect -f '{{(index .IPAM.Config 0).Subnet}}' %s"):format(net))
+                      :gsub("%s+$", ""))
+   local pl_ip = ip(pl)
+   local rules = {
+      [pl] = firewall.pipelock { listen_port = 8888, from = subnet, ports = { 80, 443 } },
+      [ag] = firewall.agent { allow = { { addr = pl_ip, port = 8888 } } },
+   }
+   for _, target in ipairs { pl, ag } do
+      local f = work .. "/rules-" .. target .. ".nft"
+      assert(core.write_file(f, rules[target], tonumber("600", 8)))
+      must(("docker run --rm -i --network container:%s --cap-drop ALL --cap-add NET_ADMIN %s nft -f - < %s >/dev/null")
+         :format(target, FIREWALL, q(f)))
+   end
+   must(("docker exec -u 0 %s sh -c 'echo %s %s >> /etc/hosts'"):format(ag, pl_ip, pl))
    return { net = net, egress = egress, pl = pl, ag = ag, ca = ca }
 end
 
