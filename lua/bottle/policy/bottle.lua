@@ -1,0 +1,278 @@
+-- The bottle hook's data: the view of a resolved bottle a policy sees, the
+-- check that a policy only narrowed it, and the bottle with the view applied.
+local core = require "bottle.core"
+local data = require "bottle.policy.data"
+local printable, a_type, quoted, key_text, is_sequence, copy_in =
+   data.printable, data.a_type, data.quoted, data.key_text, data.is_sequence, data.copy_in
+local format, find, match = string.format, string.find, string.match
+local concat, sort = table.concat, table.sort
+
+local M = {}
+
+---------------------------------------------------------------------------
+-- The bottle hook
+---------------------------------------------------------------------------
+
+-- The part of a resolved bottle (see manifest.lua) a bottle hook sees.
+-- Env values and prompt texts are left out: a policy sees names and kinds.
+function M.bottle_view(bottle)
+   if type(bottle) ~= "table" then error("policy.bottle_view: bottle must be a table", 2) end
+   local eg = bottle.egress or {}
+   local function list(t)
+      local c = {}
+      for i, v in ipairs(t or {}) do c[i] = v end
+      return c
+   end
+   local view = {
+      name = bottle.name,
+      egress = { allowlist = list(eg.allowlist), passthrough = list(eg.passthrough),
+                 dlp_action = eg.dlp_action or "block", tls_interception = eg.tls_interception ~= false },
+      env = {}, git = {},
+   }
+   for _, e in ipairs(bottle.env or {}) do view.env[e.name] = e.kind end
+   for i, g in ipairs(bottle.git or {}) do
+      local push = g.push or {}
+      view.git[i] = {
+         name = g.name, upstream = g.upstream, identity = g.identity, host_key = g.host_key,
+         user_name = g.user_name, user_email = g.user_email,
+         push = { branches = list(push.branches), force = push.force == true,
+                  delete = push.delete == true, tags = push.tags == true },
+      }
+   end
+   return view
+end
+
+-- The resolved bottle with a (checked) view applied: a new table; entries
+-- the policy kept keep all their manifest fields.
+function M.apply_bottle_view(bottle, view)
+   if type(bottle) ~= "table" or type(view) ~= "table" then
+      error("policy.apply_bottle_view: bottle and view must be tables", 2)
+   end
+   local out = {}
+   for k, v in pairs(bottle) do out[k] = v end
+   out.egress = {}
+   for k, v in pairs(bottle.egress or {}) do out.egress[k] = v end
+   out.egress.allowlist = copy_in(view.egress.allowlist)
+   out.egress.passthrough = copy_in(view.egress.passthrough)
+   out.egress.dlp_action = view.egress.dlp_action
+   out.egress.tls_interception = view.egress.tls_interception
+
+   out.env = {}
+   local had = {}
+   for _, e in ipairs(bottle.env or {}) do
+      -- kept only with its kind: a name one policy removed and another
+      -- added back is the launcher's variable of that name ("host")
+      if view.env[e.name] == e.kind then
+         had[e.name] = true
+         out.env[#out.env + 1] = e
+      end
+   end
+   for name, kind in pairs(view.env) do
+      if not had[name] then out.env[#out.env + 1] = { name = name, kind = kind, from = name } end
+   end
+   sort(out.env, function(a, b) return a.name < b.name end)
+
+   out.git = {}
+   local by_name = {}
+   for _, g in ipairs(bottle.git or {}) do by_name[g.name] = g end
+   for _, vg in ipairs(view.git) do
+      local g = copy_in(by_name[vg.name])
+      g.push = copy_in(vg.push)
+      g.user_name, g.user_email = vg.user_name, vg.user_email
+      out.git[#out.git + 1] = g
+   end
+   return out
+end
+
+local BOTTLE_KEYS = { name = true, egress = true, env = true, git = true }
+local EGRESS_KEYS = { allowlist = true, passthrough = true, dlp_action = true, tls_interception = true }
+local GIT_KEYS = { name = true, upstream = true, identity = true, host_key = true, push = true,
+   user_name = true, user_email = true }
+local PUSH_KEYS = { branches = true, force = true, delete = true, tags = true }
+
+local function only_keys(t, known, where)
+   for k in next, t do
+      if not known[k] then
+         local names = {}
+         for n in pairs(known) do names[#names + 1] = n end
+         sort(names)
+         return format("%s: unknown key %s (known: %s)", where, key_text(k), concat(names, ", "))
+      end
+   end
+end
+
+local function default_set(list)
+   local s = {}
+   for _, h in ipairs(list or {}) do s[h] = true end
+   return s
+end
+
+-- A list of hosts → normalised, deduplicated, defaults dropped | nil, message
+local function check_hosts(list, where, defaults)
+   if type(list) ~= "table" or not is_sequence(list) then
+      return nil, format("%s: must be a list of hosts (use {} for none), not %s", where,
+         type(list) == "table" and "a table with other keys" or a_type(list))
+   end
+   local out, seen = {}, {}
+   for i, h in ipairs(list) do
+      if type(h) ~= "string" then
+         return nil, format("%s[%d]: must be a host name, not %s", where, i, a_type(h))
+      end
+      local norm, msg = core.host_check(h)
+      if not norm then return nil, format("%s[%d] %q: %s", where, i, printable(h, 100), msg) end
+      if not seen[norm] and not defaults[norm] then out[#out + 1] = norm end
+      seen[norm] = true
+   end
+   return out
+end
+
+-- The launcher's own variables in every agent (manifest.RESERVED_ENV).
+local RESERVED_ENV = require("bottle.manifest").RESERVED_ENV
+
+local function check_env(env, before)
+   if type(env) ~= "table" then
+      return nil, format("env: must be a table of NAME = kind (use {} for none), not %s", a_type(env))
+   end
+   local out = {}
+   for name, kind in next, env do
+      if type(name) ~= "string" or not match(name, "^[A-Za-z_][A-Za-z0-9_]*$") then
+         return nil, format("env: %s is not a variable name", key_text(name))
+      end
+      local had = before[name]
+      if RESERVED_ENV[name] then
+         return nil, format("env.%s: is set by the launcher (proxy and CA settings), "
+            .. "so a policy cannot forward it", name)
+      end
+      if had then
+         if kind ~= had then
+            return nil, format("env.%s: kind is %q and a policy cannot change it "
+               .. "(remove the variable or leave it)", name, had)
+         end
+      elseif kind ~= "host" then
+         return nil, format('env.%s: a policy may add a variable only as "host" '
+            .. "(forwarded from the launcher's environment by the same name), not %s",
+            name, quoted(kind, 40))
+      end
+      out[name] = kind
+   end
+   return out
+end
+
+local function check_push(push, before, where)
+   if type(push) ~= "table" then return nil, format("%s.push: must be a table, not %s", where, a_type(push)) end
+   local err = only_keys(push, PUSH_KEYS, where .. ".push")
+   if err then return nil, err end
+   local out = { branches = {} }
+   local b = push.branches
+   if type(b) ~= "table" or not is_sequence(b) then
+      return nil, format("%s.push.branches: must be a list of branch patterns (use {} for none)", where)
+   end
+   local allowed = {}
+   for _, pat in ipairs(before.branches) do allowed[pat] = true end
+   for i, pat in ipairs(b) do
+      if not allowed[pat] then
+         return nil, format("%s.push.branches[%d] %s: a policy may only remove branch patterns, "
+            .. "not add them (the manifest allows: %s)", where, i, quoted(pat, 80),
+            #before.branches > 0 and concat(before.branches, ", ") or "none")
+      end
+      out.branches[#out.branches + 1] = pat
+   end
+   for _, k in ipairs({ "force", "delete", "tags" }) do
+      local v = push[k]
+      if type(v) ~= "boolean" then
+         return nil, format("%s.push.%s: must be true or false, not %s", where, k, a_type(v))
+      end
+      if v and not before[k] then
+         return nil, format("%s.push.%s: a policy may tighten push rules, not widen them "
+            .. "(the manifest has %s = false)", where, k, k)
+      end
+      out[k] = v
+   end
+   return out
+end
+
+local function check_git(git, before)
+   if type(git) ~= "table" or not is_sequence(git) then
+      return nil, "git: must be a list of remotes (use {} for none)"
+   end
+   local by_name = {}
+   for _, g in ipairs(before) do by_name[g.name] = g end
+   local out, seen = {}, {}
+   for i, g in ipairs(git) do
+      local where = format("git[%d]", i)
+      if type(g) ~= "table" then return nil, format("%s: must be a table, not %s", where, a_type(g)) end
+      local old = type(g.name) == "string" and by_name[g.name]
+      if not old then
+         return nil, format("%s: a policy cannot add a git remote (%s is not in the manifest); "
+            .. "add it to the bottle's git list",
+            where, type(g.name) == "string" and quoted(g.name, 60) or "it has no name")
+      end
+      if seen[g.name] then return nil, format("%s: remote %q is listed twice", where, g.name) end
+      seen[g.name] = true
+      where = format("git[%d] %q", i, g.name)
+      local err = only_keys(g, GIT_KEYS, where)
+      if err then return nil, err end
+      for _, k in ipairs({ "upstream", "identity", "host_key" }) do
+         if g[k] ~= old[k] then
+            return nil, format("%s.%s: is read-only in a policy (set it in the manifest)", where, k)
+         end
+      end
+      for _, k in ipairs({ "user_name", "user_email" }) do
+         local v = g[k]
+         if v ~= nil and type(v) ~= "string" then
+            return nil, format("%s.%s: must be a string, not %s", where, k, a_type(v))
+         elseif v ~= nil and find(v, "[%c\127]") then
+            return nil, format("%s.%s: %s contains a control character; write it without one",
+               where, k, quoted(v, 60))
+         end
+      end
+      local push, perr = check_push(g.push, old.push, where)
+      if not push then return nil, perr end
+      out[#out + 1] = { name = g.name, upstream = old.upstream, identity = old.identity,
+         host_key = old.host_key, user_name = g.user_name, user_email = g.user_email, push = push }
+   end
+   return out
+end
+
+-- b: what the hook produced (sanitised); before: the view it was given.
+local function check_bottle(b, before)
+   local err = only_keys(b, BOTTLE_KEYS, "bottle")
+   if err then return nil, err end
+   if b.name ~= before.name then
+      return nil, format("name: a policy cannot rename the bottle (%q)", before.name)
+   end
+   local eg = b.egress
+   if type(eg) ~= "table" then return nil, format("egress: must be a table, not %s", a_type(eg)) end
+   err = only_keys(eg, EGRESS_KEYS, "egress")
+   if err then return nil, err end
+   local out = { name = before.name, egress = {} }
+   local msg
+   out.egress.allowlist, msg = check_hosts(eg.allowlist, "egress.allowlist",
+      default_set(core.DEFAULT_ALLOWLIST))
+   if not out.egress.allowlist then return nil, msg end
+   out.egress.passthrough, msg = check_hosts(eg.passthrough, "egress.passthrough",
+      default_set(core.DEFAULT_PASSTHROUGH))
+   if not out.egress.passthrough then return nil, msg end
+   if eg.dlp_action ~= "block" and eg.dlp_action ~= "warn" then
+      return nil, format('egress.dlp_action: must be "block" or "warn", not %s',
+         quoted(eg.dlp_action, 40))
+   end
+   out.egress.dlp_action = eg.dlp_action
+   if type(eg.tls_interception) ~= "boolean" then
+      return nil, format("egress.tls_interception: must be true or false, not %s", a_type(eg.tls_interception))
+   end
+   out.egress.tls_interception = eg.tls_interception
+   out.env, msg = check_env(b.env, before.env)
+   if not out.env then return nil, msg end
+   out.git, msg = check_git(b.git, before.git)
+   if not out.git then return nil, msg end
+   return out
+end
+
+-- → new_view, changes, steps | nil, message, "invalid_policy"
+-- steps: {policy = NAME, view = the view after it}, per policy with a bottle hook.
+-- ctx = {agent, bottle, backend, cwd, env_names = nil | sorted names, logs = nil | array};
+
+M.check = check_bottle
+
+return M
