@@ -74,6 +74,7 @@ build = {
       ["bottle.preflight"] = "lua/bottle/preflight.lua",
       ["bottle.progress"] = "lua/bottle/progress.lua",
       ["bottle.sanitize"] = "lua/bottle/sanitize.lua",
+      ["bottle.schema"] = "lua/bottle/schema/init.lua",
       ["bottle.tar"] = "lua/bottle/tar.lua",
       ["bottle.firewall"] = "lua/bottle/firewall.lua",
       ["bottle.shipped"] = "lua/bottle/shipped.lua",

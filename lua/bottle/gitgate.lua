@@ -16,6 +16,7 @@
 -- refuses the push.  Every rendered script is POSIX sh (dash, busybox ash).
 local base64 = require "bottle.base64"
 local core = require "bottle.core"
+local schema = require "bottle.schema"
 
 local shipped = require "bottle.shipped"
 
@@ -26,8 +27,8 @@ local M = {}
 -- when the module loads; @NAME@ marks what is filled in.
 local function script(name) return shipped.read("bottle.gitgate", name) end
 
-M.HOST = "git-gate"                 -- the gate's name on the internal network
-M.PORT = 9418
+M.HOST = schema.GATE_HOST           -- the gate's name on the internal network
+M.PORT = schema.GATE_PORT
 M.UID, M.GID = 10001, 10001         -- user `gate` in Dockerfile.git-gate and the test image
 M.CONF_DIR = "/etc/git-gate"
 M.REPO_DIR = "/git"
@@ -37,10 +38,7 @@ M.LOCK_WAIT = 120                   -- seconds a fetch waits for another one on 
 
 local MODE = { dir = tonumber("700", 8), exec = tonumber("700", 8), secret = tonumber("600", 8) }
 
-local HOST_KEY_TYPES = {
-   ["ssh-ed25519"] = true, ["ecdsa-sha2-nistp256"] = true, ["ecdsa-sha2-nistp384"] = true,
-   ["ecdsa-sha2-nistp521"] = true, ["ssh-rsa"] = true,
-}
+local HOST_KEY_TYPES = schema.HOST_KEY_TYPES
 
 -- A word for sh, single-quoted.
 local function q(s)
@@ -133,7 +131,7 @@ end
 
 --- The gate's URL for an entry, as the agent's git uses it.
 function M.gate_url(entry)
-   return ("git://%s/%s.git"):format(M.HOST, entry.name)
+   return schema.gate_url(entry.name)
 end
 
 --- Where the gate forwards to, "host:port" (preflight, messages).

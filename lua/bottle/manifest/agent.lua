@@ -4,20 +4,17 @@ local seq, quote, is_map, describe, fail, at_key, join, keys_in_order, check_key
    check_name =
    check.seq, check.quote, check.is_map, check.describe, check.fail, check.at_key, check.join,
    check.keys_in_order, check.check_keys, check.want_string, check.want_list, check.check_name
-local KEYS = check.KEYS
+local schema = require "bottle.schema"
+local KEYS = schema.KEYS
 
 local M = {}
 
-M.NAME_MAX = 24
-
 -- ---------------------------------------------------------------- agents
 
-local SKILL_NAME = "^[A-Za-z0-9._-]+$"
-local IMAGE_REF = "^[A-Za-z0-9][A-Za-z0-9._/:@-]*$"
 
 -- Agents are checked against `bottles` (the bottles visible to this file).
 local function check_agent(ctx, agents, name, bottles)
-   check_name(ctx, agents, name, "agents", "agent", M.NAME_MAX)
+   check_name(ctx, agents, name, "agents", "agent", schema.AGENT_NAME_MAX)
    local at = at_key(ctx, agents, name)
    ctx.owner = "agent " .. quote(name)
    local a = agents[name]
@@ -51,7 +48,7 @@ local function check_agent(ctx, agents, name, bottles)
          local seen = {}
          for i, s in ipairs(list) do
             local sat, sp = at_key(ctx, list, i), join(k, i)
-            if type(s) ~= "string" or not s:match(SKILL_NAME) or s == "." or s == ".." then
+            if type(s) ~= "string" or not s:match(schema.SKILL_NAME) or s == "." or s == ".." then
                fail(ctx, sat, sp, (type(s) == "string" and quote(s) or describe(s)) ..
                     " is not a skill name; use the name of a directory in ~/.claude/skills/ " ..
                     "(letters, digits, '.', '_', '-')")
@@ -65,7 +62,7 @@ local function check_agent(ctx, agents, name, bottles)
          end
       elseif k == "image" then
          local v = want_string(ctx, a, k, "", "an image reference")
-         if not v:match(IMAGE_REF) or #v > 255 then
+         if not v:match(schema.IMAGE_REF) or #v > schema.IMAGE_REF_MAX then
             fail(ctx, kat, k, quote(v) .. " is not an image reference; write e.g. claude-bottle:latest")
          end
          out.image = v

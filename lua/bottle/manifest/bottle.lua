@@ -1,6 +1,7 @@
 -- The manifest's bottles: env, egress and resources, and the git list
--- (bottle.manifest.git), with the defaults a bottle starts from.
+-- (bottle.manifest.git); keys, defaults and enums come from bottle.schema.
 local limits = require "bottle.limits"
+local schema = require "bottle.schema"
 local git = require "bottle.manifest.git"
 local check = require "bottle.manifest.check"
 local seq, quote, is_map, describe, fail, at_key, join, keys_in_order, check_keys, want_string, want_bool,
@@ -8,34 +9,21 @@ local seq, quote, is_map, describe, fail, at_key, join, keys_in_order, check_key
    check.seq, check.quote, check.is_map, check.describe, check.fail, check.at_key, check.join,
    check.keys_in_order, check.check_keys, check.want_string, check.want_bool, check.want_map,
    check.want_list, check.has_control, check.check_name, check.check_host_list, check.shown
-local KEYS = check.KEYS
+local KEYS = schema.KEYS
 
 local M = {}
 
-M.NAME_MAX = 63
-
--- Set by the launcher in every agent: a manifest may not override them.
-M.RESERVED_ENV = {
-   HTTPS_PROXY = true, HTTP_PROXY = true, https_proxy = true, http_proxy = true,
-   NO_PROXY = true, no_proxy = true, NODE_EXTRA_CA_CERTS = true,
-   SSL_CERT_FILE = true, REQUESTS_CA_BUNDLE = true, GIT_SSL_CAINFO = true,
-   CLAUDE_BOTTLE_WEBSOCKET_PROXY = true,
-}
-
 -- ------------------------------------------------------------------- env
-
-local ENV_NAME = "^[A-Za-z_][A-Za-z0-9_]*$"
-local HOST_VAR = "^%${([A-Za-z_][A-Za-z0-9_]*)}$"
 
 -- Classify one env value.  Messages here never quote the value.
 local function env_entry(ctx, env, name, path)
    local at = at_key(ctx, env, name)
    local p = join(path, name)
-   if not name:match(ENV_NAME) then
+   if not name:match(schema.ENV_NAME) then
       fail(ctx, at, p, "env name " .. quote(name) ..
            " is not valid; use letters, digits and '_', not starting with a digit")
    end
-   if M.RESERVED_ENV[name] then
+   if schema.RESERVED_ENV[name] then
       fail(ctx, at, p, quote(name) .. " is set by the launcher (proxy and CA settings); remove it")
    end
    local v = env[name]
@@ -51,7 +39,7 @@ local function env_entry(ctx, env, name, path)
       return { name = name, kind = "prompt", prompt = prompt ~= "" and prompt or nil }
    end
    if v:find("${", 1, true) then
-      local var = v:match(HOST_VAR)
+      local var = v:match(schema.HOST_VAR)
       if not var then
          fail(ctx, at, p, "a value containing \"${\" must be exactly ${NAME} " ..
               "(one host variable, NAME of letters, digits and '_', nothing around it)")
@@ -95,28 +83,40 @@ local function check_ports(ctx, eg, k, path)
    return out
 end
 
--- What pipelock inspects, each default turned down on purpose (the
--- defaults and their figures: csrc/pipelock_inspection.c).
-local INSPECTION_CHOICES = { headers = { "all", "sensitive" }, responses = { "block", "strip", "warn" } }
+local function index(fields)
+   local by = {}
+   for _, f in ipairs(fields) do by[f.key] = f end
+   return by
+end
+local EGRESS, INSPECTION = index(schema.EGRESS), index(schema.INSPECTION)
+
+-- "a mapping (a:, b:)" for the keys of a section.
+local function mapping_of(keys)
+   return "a mapping (" .. table.concat(keys, ":, ") .. ":)"
+end
+
+-- One field of the schema by its kind; kinds with rules of their own are
+-- handled by the caller.
+local function check_field(ctx, t, f, p)
+   local k = f.key
+   if f.kind == "hosts" then return check_host_list(ctx, t, k, p) end
+   if f.kind == "bool" then return want_bool(ctx, t, k, p) end
+   if f.kind ~= "enum" then error("manifest: no rule for a field of kind " .. tostring(f.kind), 2) end
+   local choices = table.concat(f.values, " or ")
+   local v = want_string(ctx, t, k, p, choices)
+   for _, c in ipairs(f.values) do
+      if c == v then return v end
+   end
+   fail(ctx, at_key(ctx, t, k), join(p, k), quote(v) .. " is not " .. f.noun .. "; write " .. choices)
+end
 
 local function check_inspection(ctx, eg, path)
-   local t = want_map(ctx, eg, "inspection", path, "a mapping (headers:, responses:, blocklist:, gitleaks:, websocket:)")
+   local t = want_map(ctx, eg, "inspection", path, mapping_of(KEYS.inspection))
    local p = join(path, "inspection")
    check_keys(ctx, t, p, KEYS.inspection)
    local out = {}
    for _, k in ipairs(keys_in_order(ctx, t)) do
-      local choices = INSPECTION_CHOICES[k]
-      if choices then
-         local v = want_string(ctx, t, k, p, table.concat(choices, " or "))
-         local ok = false
-         for _, c in ipairs(choices) do ok = ok or c == v end
-         if not ok then
-            fail(ctx, at_key(ctx, t, k), join(p, k), quote(v) .. " is not a choice; write " .. table.concat(choices, " or "))
-         end
-         out[k] = v
-      else
-         out[k] = want_bool(ctx, t, k, p)
-      end
+      out[k] = check_field(ctx, t, INSPECTION[k], p)
    end
    return out
 end
@@ -125,33 +125,24 @@ local function check_egress(ctx, bottle, path)
    local eg = want_map(ctx, bottle, "egress", path)
    local p = join(path, "egress")
    check_keys(ctx, eg, p, KEYS.egress)
-   local out = { allowlist = seq {}, dlp_action = "block", tls_interception = true,
-                 passthrough = seq {} }
+   local out = schema.egress_default()
    for _, k in ipairs(keys_in_order(ctx, eg)) do
-      if k == "allowlist" or k == "passthrough" then
-         out[k] = check_host_list(ctx, eg, k, p)
-      elseif k == "dlp_action" then
-         local v = want_string(ctx, eg, k, p, "block or warn")
-         if v ~= "block" and v ~= "warn" then
-            fail(ctx, at_key(ctx, eg, k), join(p, k),
-                 quote(v) .. " is not a DLP action; write block or warn")
-         end
-         out.dlp_action = v
-      elseif k == "tls_interception" then
-         out.tls_interception = want_bool(ctx, eg, k, p)
-      elseif k == "ports" then
+      local f = EGRESS[k]
+      if f.kind == "ports" then
          out.ports = check_ports(ctx, eg, k, p)
-      elseif k == "inspection" then
+      elseif f.kind == "inspection" then
          out.inspection = check_inspection(ctx, eg, p)
+      else
+         out[k] = check_field(ctx, eg, f, p)
       end
    end
    return out
 end
 
-
+-- ------------------------------------------------------------- resources
 
 local function check_resources(ctx, bottle, path)
-   local r = want_map(ctx, bottle, "resources", path, "a mapping (memory:, cpus:, pids:, disk:)")
+   local r = want_map(ctx, bottle, "resources", path, mapping_of(KEYS.resources))
    local p = join(path, "resources")
    check_keys(ctx, r, p, KEYS.resources)
    local out = {}
@@ -187,35 +178,29 @@ end
 
 -- --------------------------------------------------------------- bottles
 
-local function empty_bottle(name, source)
-   return {
-      name = name, source = source, env = seq {}, git = seq {},
-      egress = { allowlist = seq {}, dlp_action = "block", tls_interception = true,
-                 passthrough = seq {} },
-   }
+-- The rule of each bottle key (schema.BOTTLE).
+local RULES = { env = check_env, egress = check_egress, git = git.check, resources = check_resources }
+for _, f in ipairs(schema.BOTTLE) do
+   assert(RULES[f.key], "bottle.manifest.bottle: no rule for the bottle key " .. f.key)
 end
 
 local function check_bottle(ctx, bottles, name)
-   check_name(ctx, bottles, name, "bottles", "bottle", M.NAME_MAX)
+   check_name(ctx, bottles, name, "bottles", "bottle", schema.BOTTLE_NAME_MAX)
    local at = at_key(ctx, bottles, name)
    ctx.owner = "bottle " .. quote(name)
    local b = bottles[name]
    if not is_map(b) then
-      fail(ctx, at, "", "expected a mapping (env:, egress:, git:, resources:), found " .. describe(b) ..
+      fail(ctx, at, "", "expected " .. mapping_of(KEYS.bottle) .. ", found " .. describe(b) ..
            "; write " .. name .. ": {} for a bottle with the defaults")
    end
    check_keys(ctx, b, "", KEYS.bottle)
-   local out = empty_bottle(name, { file = ctx.file, line = at and at.line or 1, col = at and at.col or 1 })
+   local out = schema.empty_bottle(name, { file = ctx.file, line = at and at.line or 1, col = at and at.col or 1 })
    for _, k in ipairs(keys_in_order(ctx, b)) do
-      if k == "env" then out.env = check_env(ctx, b, "")
-      elseif k == "egress" then out.egress = check_egress(ctx, b, "")
-      elseif k == "git" then out.git = git.check(ctx, b, "")
-      elseif k == "resources" then out.resources = check_resources(ctx, b, "") end
+      out[k] = RULES[k](ctx, b, "")
    end
    ctx.owner = nil
    return out
 end
-M.empty = empty_bottle
 M.check = check_bottle
 
 return M

@@ -3,22 +3,10 @@
 -- did-you-mean of an unknown key.  A rule calls fail() at the first problem;
 -- the Failure it raises becomes manifest.load's nil, message.
 local core = require "bottle.core"
+local schema = require "bottle.schema"
 
 local M = {}
 
-local KEYS = {
-   top = { "bottles", "agents" },
-   bottle = { "env", "egress", "git", "resources" },
-   egress = { "allowlist", "dlp_action", "tls_interception", "passthrough", "ports", "inspection" },
-   inspection = { "headers", "responses", "blocklist", "gitleaks", "websocket" },
-   resources = { "memory", "cpus", "pids", "disk" },
-   git = { "name", "upstream", "identity", "host_key", "extra_hosts", "push",
-           "user_name", "user_email" },
-   push = { "branches", "force", "delete", "tags" },
-   agent = { "bottle", "prompt", "skills", "image" },
-}
-
-M.KEYS = KEYS
 
 -- Keys of the original claude-bottle manifest, and keys written one level
 -- off, get a precise hint rather than a guess.
@@ -37,9 +25,7 @@ local BELONGS_UNDER = {
 
 -- Sequences carry core.array_mt, as decoded ones do, so that an empty list
 -- stays a list when encoded.
-local function seq(t)
-   return setmetatable(t or {}, core.array_mt)
-end
+local seq = schema.seq
 
 -- A name, key or host for a message: quoted, with every byte that could
 -- confuse a terminal or a log reader escaped.
@@ -219,10 +205,8 @@ end
 
 -- -------------------------------------------------------------- the names
 
-local NAME_PATTERN = "^[a-z0-9][a-z0-9_-]*$"
-
 local function check_name(ctx, t, k, path, kind, max)
-   if type(k) ~= "string" or not k:match(NAME_PATTERN) or #k > max then
+   if type(k) ~= "string" or not k:match(schema.NAME_PATTERN) or #k > max then
       fail(ctx, at_key(ctx, t, k), join(path, k),
            kind .. " name " .. quote(k) .. " is not valid; use 1 to " .. max ..
            " lowercase letters, digits, '-' or '_', starting with a letter or digit")

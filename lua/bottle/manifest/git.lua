@@ -8,15 +8,11 @@ local seq, quote, is_map, describe, fail, at_key, at_table, join, keys_in_order,
    check.seq, check.quote, check.is_map, check.describe, check.fail, check.at_key, check.at_table,
    check.join, check.keys_in_order, check.check_keys, check.want_string, check.want_bool,
    check.want_map, check.want_list, check.has_control, check.check_host, check.is_ipv4
-local KEYS = check.KEYS
+local schema = require "bottle.schema"
+local KEYS = schema.KEYS
 
 local M = {}
 
-M.HOST_KEY_TYPES = {
-   ["ssh-ed25519"] = true, ["ecdsa-sha2-nistp256"] = true,
-   ["ecdsa-sha2-nistp384"] = true, ["ecdsa-sha2-nistp521"] = true,
-   ["ssh-rsa"] = true,
-}
 
 -- ------------------------------------------------------------------- git
 
@@ -80,14 +76,14 @@ local function parse_host_key(s)
    local fields = {}
    for f in s:gmatch("%S+") do fields[#fields + 1] = f end
    local fix = "write \"KEYTYPE BASE64\" as printed by ssh-keyscan (without the host name)"
-   if #fields >= 3 and M.HOST_KEY_TYPES[fields[2]] then
+   if #fields >= 3 and schema.HOST_KEY_TYPES[fields[2]] then
       return nil, "this looks like a known_hosts line; drop the leading host name"
    end
    if #fields < 2 then return nil, "expected a key type and a base64 key; " .. fix end
    local ktype, b64 = fields[1], fields[2]
-   if not M.HOST_KEY_TYPES[ktype] then
+   if not schema.HOST_KEY_TYPES[ktype] then
       local names = {}
-      for n in pairs(M.HOST_KEY_TYPES) do names[#names + 1] = n end
+      for n in pairs(schema.HOST_KEY_TYPES) do names[#names + 1] = n end
       table.sort(names)
       return nil, "unknown key type " .. quote(ktype) .. "; use one of " .. table.concat(names, ", ")
    end
@@ -151,7 +147,7 @@ local function check_push(ctx, entry, p)
    local push = want_map(ctx, entry, "push", p)
    local pp = join(p, "push")
    check_keys(ctx, push, pp, KEYS.push)
-   local out = { branches = seq { "*" }, force = false, delete = false, tags = false }
+   local out = schema.push_default()
    for _, k in ipairs(keys_in_order(ctx, push)) do
       if k == "branches" then
          local list = want_list(ctx, push, k, pp, "a list of branch globs")
@@ -182,8 +178,7 @@ local function check_git_entry(ctx, entry, p, hosts_seen)
          fail(ctx, at_table(ctx, entry), p, "missing required key " .. quote(req[1]) .. "; " .. req[2])
       end
    end
-   local out = { push = { branches = seq { "*" }, force = false, delete = false, tags = false },
-                 extra_hosts = {} }
+   local out = { push = schema.push_default(), extra_hosts = {} }
    for _, k in ipairs(keys_in_order(ctx, entry)) do
       local at = at_key(ctx, entry, k)
       local kp = join(p, k)

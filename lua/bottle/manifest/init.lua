@@ -41,27 +41,27 @@
 --     order within each section (top-level keys, then bottles, then agents;
 --     the user file before the project file).
 local core = require "bottle.core"
+local schema = require "bottle.schema"
 local check = require "bottle.manifest.check"
 local bottle = require "bottle.manifest.bottle"
-local git = require "bottle.manifest.git"
 local agent = require "bottle.manifest.agent"
 local seq, quote, is_map, describe, fail, at_key, at_table, join, keys_in_order, check_keys, want_map =
    check.seq, check.quote, check.is_map, check.describe, check.fail, check.at_key, check.at_table,
    check.join, check.keys_in_order, check.check_keys, check.want_map
-local KEYS = check.KEYS
+local KEYS = schema.KEYS
 local Failure = check.Failure
 
 local M = {}
 
-M.USER_FILE = "claude-bottle/bottles.yaml"   -- under $XDG_CONFIG_HOME
-M.PROJECT_FILE = ".claude-bottle.yaml"       -- in the current directory
-M.DEFAULT_BOTTLE = "default"
-M.DEFAULT_AGENT = "claude"
+M.USER_FILE = schema.USER_FILE         -- under $XDG_CONFIG_HOME
+M.PROJECT_FILE = schema.PROJECT_FILE   -- in the current directory
+M.DEFAULT_BOTTLE = schema.DEFAULT_BOTTLE
+M.DEFAULT_AGENT = schema.DEFAULT_AGENT
 M.BUILTIN_FILE = "<built-in>"
-M.BOTTLE_NAME_MAX = bottle.NAME_MAX
-M.AGENT_NAME_MAX = agent.NAME_MAX
-M.RESERVED_ENV = bottle.RESERVED_ENV
-M.HOST_KEY_TYPES = git.HOST_KEY_TYPES
+M.BOTTLE_NAME_MAX = schema.BOTTLE_NAME_MAX
+M.AGENT_NAME_MAX = schema.AGENT_NAME_MAX
+M.RESERVED_ENV = schema.RESERVED_ENV
+M.HOST_KEY_TYPES = schema.HOST_KEY_TYPES
 M.quote = check.quote
 M.levenshtein = check.levenshtein
 
@@ -71,7 +71,7 @@ function M.default()
    local source = { file = M.BUILTIN_FILE, line = 1, col = 1 }
    return {
       files = seq {},
-      bottles = { [M.DEFAULT_BOTTLE] = bottle.empty(M.DEFAULT_BOTTLE, source) },
+      bottles = { [M.DEFAULT_BOTTLE] = schema.empty_bottle(M.DEFAULT_BOTTLE, source) },
       agents = { [M.DEFAULT_AGENT] = { name = M.DEFAULT_AGENT, bottle = M.DEFAULT_BOTTLE,
                                        skills = seq {}, source = source } },
    }
@@ -89,11 +89,8 @@ end
 function M.paths(env)
    env = environment(env)
    local user
-   local xdg = env.XDG_CONFIG_HOME
-   if not xdg or xdg:sub(1, 1) ~= "/" then  -- the XDG spec ignores relative values
-      xdg = env.HOME and env.HOME ~= "" and env.HOME .. "/.config" or nil
-   end
-   if xdg then user = xdg .. "/" .. M.USER_FILE end
+   local home = schema.config_home(env)
+   if home then user = home .. "/" .. M.USER_FILE end
    local project
    if env.cwd and env.cwd ~= "" then project = env.cwd .. "/" .. M.PROJECT_FILE end
    return { user = user, project = project }

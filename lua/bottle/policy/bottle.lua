@@ -1,6 +1,7 @@
 -- The bottle hook's data: the view of a resolved bottle a policy sees, the
 -- check that a policy only narrowed it, and the bottle with the view applied.
 local core = require "bottle.core"
+local schema = require "bottle.schema"
 local data = require "bottle.policy.data"
 local printable, a_type, quoted, key_text, is_sequence, copy_in =
    data.printable, data.a_type, data.quoted, data.key_text, data.is_sequence, data.copy_in
@@ -9,33 +10,32 @@ local concat, sort = table.concat, table.sort
 
 local M = {}
 
----------------------------------------------------------------------------
--- The bottle hook
----------------------------------------------------------------------------
+local function copy_list(t)
+   local c = {}
+   for i, v in ipairs(t or {}) do c[i] = v end
+   return c
+end
 
--- The part of a resolved bottle (see manifest.lua) a bottle hook sees.
+-- The part of a resolved bottle (see bottle.manifest) a bottle hook sees.
 -- Env values and prompt texts are left out: a policy sees names and kinds.
 function M.bottle_view(bottle)
    if type(bottle) ~= "table" then error("policy.bottle_view: bottle must be a table", 2) end
    local eg = bottle.egress or {}
-   local function list(t)
-      local c = {}
-      for i, v in ipairs(t or {}) do c[i] = v end
-      return c
+   local view = { name = bottle.name, egress = {}, env = {}, git = {} }
+   for _, f in ipairs(schema.POLICY_EGRESS) do
+      local v = eg[f.key]
+      if f.kind == "hosts" then v = copy_list(v)
+      elseif f.kind == "bool" then v = (f.default and v ~= false) or (not f.default and v == true)
+      else v = v or f.default end
+      view.egress[f.key] = v
    end
-   local view = {
-      name = bottle.name,
-      egress = { allowlist = list(eg.allowlist), passthrough = list(eg.passthrough),
-                 dlp_action = eg.dlp_action or "block", tls_interception = eg.tls_interception ~= false },
-      env = {}, git = {},
-   }
    for _, e in ipairs(bottle.env or {}) do view.env[e.name] = e.kind end
    for i, g in ipairs(bottle.git or {}) do
       local push = g.push or {}
       view.git[i] = {
          name = g.name, upstream = g.upstream, identity = g.identity, host_key = g.host_key,
          user_name = g.user_name, user_email = g.user_email,
-         push = { branches = list(push.branches), force = push.force == true,
+         push = { branches = copy_list(push.branches), force = push.force == true,
                   delete = push.delete == true, tags = push.tags == true },
       }
    end
@@ -52,10 +52,7 @@ function M.apply_bottle_view(bottle, view)
    for k, v in pairs(bottle) do out[k] = v end
    out.egress = {}
    for k, v in pairs(bottle.egress or {}) do out.egress[k] = v end
-   out.egress.allowlist = copy_in(view.egress.allowlist)
-   out.egress.passthrough = copy_in(view.egress.passthrough)
-   out.egress.dlp_action = view.egress.dlp_action
-   out.egress.tls_interception = view.egress.tls_interception
+   for _, f in ipairs(schema.POLICY_EGRESS) do out.egress[f.key] = copy_in(view.egress[f.key]) end
 
    out.env = {}
    local had = {}
@@ -84,8 +81,7 @@ function M.apply_bottle_view(bottle, view)
    return out
 end
 
-local BOTTLE_KEYS = { name = true, egress = true, env = true, git = true }
-local EGRESS_KEYS = { allowlist = true, passthrough = true, dlp_action = true, tls_interception = true }
+local BOTTLE_KEYS, EGRESS_KEYS = schema.POLICY_BOTTLE_KEYS, schema.POLICY_EGRESS_KEYS
 local GIT_KEYS = { name = true, upstream = true, identity = true, host_key = true, push = true,
    user_name = true, user_email = true }
 local PUSH_KEYS = { branches = true, force = true, delete = true, tags = true }
@@ -126,8 +122,7 @@ local function check_hosts(list, where, defaults)
    return out
 end
 
--- The launcher's own variables in every agent (manifest.RESERVED_ENV).
-local RESERVED_ENV = require("bottle.manifest").RESERVED_ENV
+local RESERVED_ENV = schema.RESERVED_ENV
 
 local function check_env(env, before)
    if type(env) ~= "table" then
@@ -135,7 +130,7 @@ local function check_env(env, before)
    end
    local out = {}
    for name, kind in next, env do
-      if type(name) ~= "string" or not match(name, "^[A-Za-z_][A-Za-z0-9_]*$") then
+      if type(name) ~= "string" or not match(name, schema.ENV_NAME) then
          return nil, format("env: %s is not a variable name", key_text(name))
       end
       local had = before[name]
@@ -234,6 +229,19 @@ local function check_git(git, before)
    return out
 end
 
+-- One egress value of the view by its kind. → value | nil, message
+local function check_field(v, f, where)
+   if f.kind == "hosts" then return check_hosts(v, where, default_set(core[f.builtin])) end
+   if f.kind == "bool" then
+      if type(v) ~= "boolean" then return nil, format("%s: must be true or false, not %s", where, a_type(v)) end
+      return v
+   end
+   for _, c in ipairs(f.values) do
+      if v == c then return v end
+   end
+   return nil, format('%s: must be "%s", not %s', where, concat(f.values, '" or "'), quoted(v, 40))
+end
+
 -- b: what the hook produced (sanitised); before: the view it was given.
 local function check_bottle(b, before)
    local err = only_keys(b, BOTTLE_KEYS, "bottle")
@@ -247,31 +255,16 @@ local function check_bottle(b, before)
    if err then return nil, err end
    local out = { name = before.name, egress = {} }
    local msg
-   out.egress.allowlist, msg = check_hosts(eg.allowlist, "egress.allowlist",
-      default_set(core.DEFAULT_ALLOWLIST))
-   if not out.egress.allowlist then return nil, msg end
-   out.egress.passthrough, msg = check_hosts(eg.passthrough, "egress.passthrough",
-      default_set(core.DEFAULT_PASSTHROUGH))
-   if not out.egress.passthrough then return nil, msg end
-   if eg.dlp_action ~= "block" and eg.dlp_action ~= "warn" then
-      return nil, format('egress.dlp_action: must be "block" or "warn", not %s',
-         quoted(eg.dlp_action, 40))
+   for _, f in ipairs(schema.POLICY_EGRESS) do
+      out.egress[f.key], msg = check_field(eg[f.key], f, "egress." .. f.key)
+      if out.egress[f.key] == nil then return nil, msg end
    end
-   out.egress.dlp_action = eg.dlp_action
-   if type(eg.tls_interception) ~= "boolean" then
-      return nil, format("egress.tls_interception: must be true or false, not %s", a_type(eg.tls_interception))
-   end
-   out.egress.tls_interception = eg.tls_interception
    out.env, msg = check_env(b.env, before.env)
    if not out.env then return nil, msg end
    out.git, msg = check_git(b.git, before.git)
    if not out.git then return nil, msg end
    return out
 end
-
--- → new_view, changes, steps | nil, message, "invalid_policy"
--- steps: {policy = NAME, view = the view after it}, per policy with a bottle hook.
--- ctx = {agent, bottle, backend, cwd, env_names = nil | sorted names, logs = nil | array};
 
 M.check = check_bottle
 

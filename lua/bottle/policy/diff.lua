@@ -1,6 +1,7 @@
 -- What a policy changed: a small deep diff and a one-line summary per policy
 -- for the preflight.
 local core = require "bottle.core"
+local schema = require "bottle.schema"
 local data = require "bottle.policy.data"
 local printable, is_sequence, join =
    data.printable, data.is_sequence, data.join
@@ -133,8 +134,7 @@ local function summarise(entries, label)
    return concat(parts, "; ")
 end
 
-local BOTTLE_ORDER = { name = 1, egress = 2, env = 3, git = 4,
-   allowlist = 1, passthrough = 2, dlp_action = 3, tls_interception = 4 }
+local BOTTLE_ORDER = schema.POLICY_ORDER
 
 local function bottle_label(path, n)
    if path == "egress.allowlist" then return n == 1 and "host" or "hosts" end

@@ -1,5 +1,6 @@
 -- Finding the user's policies and starting one process per policy.
 local core = require "bottle.core"
+local schema = require "bottle.schema"
 local process = require "bottle.policy.process"
 local data = require "bottle.policy.data"
 local a_type = data.a_type
@@ -15,13 +16,9 @@ local M = {}
 -- env = {XDG_CONFIG_HOME = ..., HOME = ...} → sorted array of policy paths.
 function M.discover(env)
    if type(env) ~= "table" then error("policy.discover: env must be a table", 2) end
-   local base = env.XDG_CONFIG_HOME
-   -- The XDG spec: an unset, empty or relative value is ignored.
-   if type(base) ~= "string" or sub(base, 1, 1) ~= "/" then
-      if type(env.HOME) ~= "string" or env.HOME == "" then return {} end
-      base = env.HOME .. "/.config"
-   end
-   local dir = base .. "/claude-bottle/policies"
+   local base = schema.config_home(env)
+   if not base then return {} end
+   local dir = base .. "/" .. schema.POLICY_DIR
    local names, msg, code = core.listdir(dir)
    if not names then
       if code == "ENOENT" then return {} end
