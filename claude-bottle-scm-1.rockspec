@@ -75,6 +75,7 @@ build = {
       ["bottle.progress"] = "lua/bottle/progress.lua",
       ["bottle.sanitize"] = "lua/bottle/sanitize.lua",
       ["bottle.schema"] = "lua/bottle/schema/init.lua",
+      ["bottle.schema.git"] = "lua/bottle/schema/git.lua",
       ["bottle.tar"] = "lua/bottle/tar.lua",
       ["bottle.firewall"] = "lua/bottle/firewall.lua",
       ["bottle.shipped"] = "lua/bottle/shipped.lua",

@@ -9,6 +9,7 @@ local seq, quote, is_map, describe, fail, at_key, at_table, join, keys_in_order,
    check.join, check.keys_in_order, check.check_keys, check.want_string, check.want_bool,
    check.want_map, check.want_list, check.has_control, check.check_host, check.is_ipv4
 local schema = require "bottle.schema"
+local schema_git = require "bottle.schema.git"
 local KEYS = schema.KEYS
 
 local M = {}
@@ -163,47 +164,57 @@ local function check_push(ctx, entry, p)
    return out
 end
 
-local GIT_REQUIRED = {
-   { "name", "add name: (the repository's alias in the gate)" },
-   { "upstream", "add upstream: ssh://git@host/path.git" },
-   { "identity", "add identity: ~/.ssh/KEY (the SSH key the gate pushes with)" },
-   { "host_key", "add host_key: \"KEYTYPE BASE64\" (from ssh-keyscan HOST; " ..
-                 "the gate never trusts on first use)" },
-}
-
-local function check_git_entry(ctx, entry, p, hosts_seen)
-   check_keys(ctx, entry, p, KEYS.git)
-   for _, req in ipairs(GIT_REQUIRED) do
-      if entry[req[1]] == nil then
-         fail(ctx, at_table(ctx, entry), p, "missing required key " .. quote(req[1]) .. "; " .. req[2])
-      end
+-- The manifest mode of the git-entry checker (bottle.schema.git): each rule
+-- raises at the first problem; st = { ctx=, entry=, p= path, hosts_seen=, out= }.
+local function rule(f)
+   return function(st, k)
+      f(st, k, at_key(st.ctx, st.entry, k), join(st.p, k))
+      return true
    end
-   local out = { push = schema.push_default(), extra_hosts = {} }
-   for _, k in ipairs(keys_in_order(ctx, entry)) do
-      local at = at_key(ctx, entry, k)
-      local kp = join(p, k)
-      if k == "name" then
-         local v = want_string(ctx, entry, k, p)
-         if not v:match(GIT_NAME) or v == "." or v == ".." or v:sub(1, 1) == "-" or #v > 100 then
-            fail(ctx, at, kp, quote(v) .. " is not a valid git name; " ..
+end
+
+local manifest_mode = {
+   start = function(entry, ctx, p, hosts_seen)
+      check_keys(ctx, entry, p, KEYS.git)
+      for _, f in ipairs(schema_git.FIELDS) do
+         if f.required and entry[f.key] == nil then
+            fail(ctx, at_table(ctx, entry), p, "missing required key " .. quote(f.key) .. "; " .. f.required)
+         end
+      end
+      return { ctx = ctx, entry = entry, p = p, hosts_seen = hosts_seen,
+               out = { push = schema.push_default(), extra_hosts = {} } }
+   end,
+   order = function(st) return keys_in_order(st.ctx, st.entry) end,
+   rules = {
+      name = rule(function(st, k, at, kp)
+         local v = want_string(st.ctx, st.entry, k, st.p)
+         if not v:match(GIT_NAME) or v == "." or v == ".." or v:sub(1, 1) == "-"
+            or #v > schema_git.NAME_MAX then
+            fail(st.ctx, at, kp, quote(v) .. " is not a valid git name; " ..
                  "use letters, digits, '.', '_' or '-' (it names /git/<name>.git in the gate)")
          end
-         out.name = v
-      elseif k == "upstream" then
-         local v = want_string(ctx, entry, k, p, "an ssh URL")
-         local u, problem = parse_upstream(ctx, at, kp, v)
-         if not u then fail(ctx, at, kp, quote(v) .. ": " .. problem) end
+         st.out.name = v
+      end),
+      upstream = rule(function(st, k, at, kp)
+         local v = want_string(st.ctx, st.entry, k, st.p, "an ssh URL")
+         local u, problem = parse_upstream(st.ctx, at, kp, v)
+         if not u then fail(st.ctx, at, kp, quote(v) .. ": " .. problem) end
+         local out = st.out
          out.upstream, out.user, out.host, out.port, out.path = v, u.user, u.host, u.port, u.path
-      elseif k == "identity" then
-         local v = want_string(ctx, entry, k, p, "a path to an SSH private key")
-         out.identity = expand_identity(ctx, at, kp, v)
-      elseif k == "host_key" then
-         local v = want_string(ctx, entry, k, p, "\"KEYTYPE BASE64\"")
+      end),
+      identity = rule(function(st, k, at, kp)
+         local v = want_string(st.ctx, st.entry, k, st.p, "a path to an SSH private key")
+         st.out.identity = expand_identity(st.ctx, at, kp, v)
+      end),
+      host_key = rule(function(st, k, at, kp)
+         local v = want_string(st.ctx, st.entry, k, st.p, "\"KEYTYPE BASE64\"")
          local key, problem = parse_host_key(v)
-         if not key then fail(ctx, at, kp, problem) end
-         out.host_key = key
-      elseif k == "extra_hosts" then
-         local map = want_map(ctx, entry, k, p, "a mapping of host: IPv4 address")
+         if not key then fail(st.ctx, at, kp, problem) end
+         st.out.host_key = key
+      end),
+      extra_hosts = rule(function(st, k, _, kp)
+         local ctx, hosts_seen = st.ctx, st.hosts_seen
+         local map = want_map(ctx, st.entry, k, st.p, "a mapping of host: IPv4 address")
          for _, h in ipairs(keys_in_order(ctx, map)) do
             local hat, hp = at_key(ctx, map, h), join(kp, h)
             local host = check_host(ctx, hat, hp, h, true)
@@ -217,20 +228,22 @@ local function check_git_entry(ctx, entry, p, hosts_seen)
                     " in this bottle; use one address per host")
             end
             hosts_seen[host] = ip
-            out.extra_hosts[host] = ip
+            st.out.extra_hosts[host] = ip
          end
-      elseif k == "push" then
-         out.push = check_push(ctx, entry, p)
-      elseif k == "user_name" or k == "user_email" then
-         local v = want_string(ctx, entry, k, p)
-         if v == "" or has_control(v) then
-            fail(ctx, at, kp, "expected one line of text")
-         end
-         out[k] = v
-      end
-   end
-   return out
-end
+      end),
+      push = rule(function(st)
+         st.out.push = check_push(st.ctx, st.entry, st.p)
+      end),
+      user_name = rule(function(st, k, at, kp)
+         local v = want_string(st.ctx, st.entry, k, st.p)
+         if v == "" or has_control(v) then fail(st.ctx, at, kp, "expected one line of text") end
+         st.out[k] = v
+      end),
+   },
+   finish = function(st) return st.out end,
+}
+manifest_mode.rules.user_email = manifest_mode.rules.user_name
+schema_git.mode("manifest", manifest_mode)
 
 local function check_git(ctx, bottle, path)
    local list = want_list(ctx, bottle, "git", path, "a list of git entries")
@@ -242,7 +255,7 @@ local function check_git(ctx, bottle, path)
          fail(ctx, at_key(ctx, list, i), ep, "expected a mapping with name:, upstream:, " ..
               "identity: and host_key:, found " .. describe(entry))
       end
-      local g = check_git_entry(ctx, entry, ep, hosts_seen)
+      local g = schema_git.check("manifest", entry, ctx, ep, hosts_seen)
       if names[g.name] then
          fail(ctx, at_key(ctx, entry, "name"), join(ep, "name"), "git name " .. quote(g.name) ..
               " is already used by git[" .. names[g.name] .. "]; names must be unique in a bottle")

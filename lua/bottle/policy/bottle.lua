@@ -2,6 +2,7 @@
 -- check that a policy only narrowed it, and the bottle with the view applied.
 local core = require "bottle.core"
 local schema = require "bottle.schema"
+local schema_git = require "bottle.schema.git"
 local data = require "bottle.policy.data"
 local printable, a_type, quoted, key_text, is_sequence, copy_in =
    data.printable, data.a_type, data.quoted, data.key_text, data.is_sequence, data.copy_in
@@ -32,12 +33,11 @@ function M.bottle_view(bottle)
    for _, e in ipairs(bottle.env or {}) do view.env[e.name] = e.kind end
    for i, g in ipairs(bottle.git or {}) do
       local push = g.push or {}
-      view.git[i] = {
-         name = g.name, upstream = g.upstream, identity = g.identity, host_key = g.host_key,
-         user_name = g.user_name, user_email = g.user_email,
-         push = { branches = copy_list(push.branches), force = push.force == true,
-                  delete = push.delete == true, tags = push.tags == true },
-      }
+      local vg = {}
+      for k in pairs(schema_git.POLICY_KEYS) do vg[k] = g[k] end
+      vg.push = { branches = copy_list(push.branches) }
+      for _, k in ipairs(schema_git.PUSH_SWITCHES) do vg.push[k] = push[k] == true end
+      view.git[i] = vg
    end
    return view
 end
@@ -74,17 +74,18 @@ function M.apply_bottle_view(bottle, view)
    for _, g in ipairs(bottle.git or {}) do by_name[g.name] = g end
    for _, vg in ipairs(view.git) do
       local g = copy_in(by_name[vg.name])
+      -- what a policy may change; the rest stays the manifest's
       g.push = copy_in(vg.push)
-      g.user_name, g.user_email = vg.user_name, vg.user_email
+      for _, k in ipairs(schema_git.with_policy("text")) do g[k] = vg[k] end
       out.git[#out.git + 1] = g
    end
    return out
 end
 
 local BOTTLE_KEYS, EGRESS_KEYS = schema.POLICY_BOTTLE_KEYS, schema.POLICY_EGRESS_KEYS
-local GIT_KEYS = { name = true, upstream = true, identity = true, host_key = true, push = true,
-   user_name = true, user_email = true }
-local PUSH_KEYS = { branches = true, force = true, delete = true, tags = true }
+local GIT_KEYS = schema_git.POLICY_KEYS
+local PUSH_KEYS = {}
+for _, k in ipairs(schema.KEYS.push) do PUSH_KEYS[k] = true end
 
 local function only_keys(t, known, where)
    for k in next, t do
@@ -172,7 +173,7 @@ local function check_push(push, before, where)
       end
       out.branches[#out.branches + 1] = pat
    end
-   for _, k in ipairs({ "force", "delete", "tags" }) do
+   for _, k in ipairs(schema_git.PUSH_SWITCHES) do
       local v = push[k]
       if type(v) ~= "boolean" then
          return nil, format("%s.push.%s: must be true or false, not %s", where, k, a_type(v))
@@ -185,6 +186,54 @@ local function check_push(push, before, where)
    end
    return out
 end
+
+-- The narrow mode of the git-entry checker (bottle.schema.git): a policy's
+-- entry against the manifest's; st = { g = the policy's, old =, where =, out = }.
+local function read_only(st, k)
+   if st.g[k] ~= st.old[k] then
+      return nil, format("%s.%s: is read-only in a policy (set it in the manifest)", st.where, k)
+   end
+   st.out[k] = st.old[k]
+   return true
+end
+
+local function text(st, k)
+   local v = st.g[k]
+   if v ~= nil and type(v) ~= "string" then
+      return nil, format("%s.%s: must be a string, not %s", st.where, k, a_type(v))
+   elseif v ~= nil and find(v, "[%c\127]") then
+      return nil, format("%s.%s: %s contains a control character; write it without one",
+         st.where, k, quoted(v, 60))
+   end
+   st.out[k] = v
+   return true
+end
+
+local NARROW_ORDER = {}
+for _, role in ipairs { "read_only", "text", "narrow" } do
+   for _, k in ipairs(schema_git.with_policy(role)) do NARROW_ORDER[#NARROW_ORDER + 1] = k end
+end
+
+schema_git.mode("narrow", {
+   start = function(g, old, where)
+      local err = only_keys(g, GIT_KEYS, where)
+      if err then return nil, err end
+      return { g = g, old = old, where = where, out = { name = g.name } }
+   end,
+   order = NARROW_ORDER,
+   rules = {
+      name = false, extra_hosts = false,   -- the entry's key; not a policy's to see
+      upstream = read_only, identity = read_only, host_key = read_only,
+      user_name = text, user_email = text,
+      push = function(st)
+         local push, err = check_push(st.g.push, st.old.push, st.where)
+         if not push then return nil, err end
+         st.out.push = push
+         return true
+      end,
+   },
+   finish = function(st) return st.out end,
+})
 
 local function check_git(git, before)
    if type(git) ~= "table" or not is_sequence(git) then
@@ -205,26 +254,9 @@ local function check_git(git, before)
       if seen[g.name] then return nil, format("%s: remote %q is listed twice", where, g.name) end
       seen[g.name] = true
       where = format("git[%d] %q", i, g.name)
-      local err = only_keys(g, GIT_KEYS, where)
-      if err then return nil, err end
-      for _, k in ipairs({ "upstream", "identity", "host_key" }) do
-         if g[k] ~= old[k] then
-            return nil, format("%s.%s: is read-only in a policy (set it in the manifest)", where, k)
-         end
-      end
-      for _, k in ipairs({ "user_name", "user_email" }) do
-         local v = g[k]
-         if v ~= nil and type(v) ~= "string" then
-            return nil, format("%s.%s: must be a string, not %s", where, k, a_type(v))
-         elseif v ~= nil and find(v, "[%c\127]") then
-            return nil, format("%s.%s: %s contains a control character; write it without one",
-               where, k, quoted(v, 60))
-         end
-      end
-      local push, perr = check_push(g.push, old.push, where)
-      if not push then return nil, perr end
-      out[#out + 1] = { name = g.name, upstream = old.upstream, identity = old.identity,
-         host_key = old.host_key, user_name = g.user_name, user_email = g.user_email, push = push }
+      local entry, gerr = schema_git.check("narrow", g, old, where)
+      if not entry then return nil, gerr end
+      out[#out + 1] = entry
    end
    return out
 end

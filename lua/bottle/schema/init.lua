@@ -6,6 +6,7 @@
 -- constants from it.  A new bottle key is one entry here and its use where it
 -- takes effect (docs/schema.md).
 local core = require "bottle.core"
+local git = require "bottle.schema.git"
 
 local M = {}
 
@@ -109,16 +110,18 @@ M.KEYS = {
    egress = keys_of(M.EGRESS),
    inspection = keys_of(M.INSPECTION),
    resources = { "memory", "cpus", "pids", "disk" },
-   git = { "name", "upstream", "identity", "host_key", "extra_hosts", "push",
-           "user_name", "user_email" },
-   push = { "branches", "force", "delete", "tags" },
+   git = git.KEYS,
+   push = { "branches", table.unpack(git.PUSH_SWITCHES) },
    agent = { "bottle", "prompt", "skills", "image" },
 }
 
 -- Push rules when a git entry has none: any branch, nothing destructive.
 function M.push_default()
-   return { branches = seq { "*" }, force = false, delete = false, tags = false }
+   local push = { branches = seq { "*" } }
+   for _, k in ipairs(git.PUSH_SWITCHES) do push[k] = false end
+   return push
 end
+M.git = git
 
 -- The egress a bottle has when its manifest says nothing.
 function M.egress_default()
