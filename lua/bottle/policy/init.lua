@@ -11,7 +11,7 @@
 -- preflight.  A process serves one policy from load to the last hook, so a
 -- policy's locals live from one hook to the next.
 --
--- What a bottle hook may change (checked after each policy, see check_bottle):
+-- What a bottle hook may change (checked after each policy, bottle.policy.bottle; the keys: bottle.schema):
 --   egress.allowlist, egress.passthrough: any valid hosts (core.host_check);
 --     the defaults (core.DEFAULT_ALLOWLIST / DEFAULT_PASSTHROUGH) always apply
 --     and are not listed, so a policy cannot remove them;
