@@ -90,11 +90,11 @@ M.INSPECTION = {
 }
 
 -- A bottle's own keys, in the order messages list them; a policy sees
--- name, egress, env and git.
+-- name, egress, env and git (each with a rule of its own in bottle.policy.bottle).
 M.BOTTLE = {
-   { key = "env", kind = "env", view = 3 },
-   { key = "egress", kind = "egress", view = 2 },
-   { key = "git", kind = "git", view = 4 },
+   { key = "env", kind = "env", policy = "env", view = 3 },
+   { key = "egress", kind = "egress", policy = "egress", view = 2 },
+   { key = "git", kind = "git", policy = "git", view = 4 },
    { key = "resources", kind = "resources" },
 }
 
@@ -141,7 +141,10 @@ end
 local function viewed(fields)
    local out = {}
    for _, f in ipairs(fields) do
-      if f.view then out[#out + 1] = f end
+      if f.policy or f.view then
+         assert(f.policy and f.view, "bottle.schema: " .. f.key .. " needs both policy and view, or neither")
+         out[#out + 1] = f
+      end
    end
    table.sort(out, function(a, b) return a.view < b.view end)
    return out
