@@ -143,7 +143,7 @@ function T.pipelock_check (data)
    end
 end
 
--- manifest_load: the manifest loader through Lua (lua/bottle/manifest.lua,
+-- manifest_load: the manifest loader through Lua (lua/bottle/manifest/,
 -- embedded by the harness), on real files written from the input into a
 -- scratch directory (FUZZ_TMPDIR, a tmpfs when the Makefile finds one).  An
 -- input with a line "%%" is a user file (above) and a project file (below),

@@ -2,7 +2,7 @@
 -- every seed of fuzz/corpus/<target>/ and every input kept in
 -- fuzz/regressions/<target>/ (a crash the fuzzer found is copied there, named
 -- after what it broke, when it is fixed).  This runs the real bottle.core from
--- build/ and the real lua/bottle/manifest.lua and plan.lua, without clang or
+-- build/ and the real lua/bottle/manifest/ and plan.lua, without clang or
 -- sanitizers, so CI checks the targets' invariants on every build.  The
 -- allocation-limit hook of the harness (fuzz_limit) is replaced here by a
 -- plain pcall: the out-of-memory paths are exercised only by `make fuzz`.

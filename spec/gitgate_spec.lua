@@ -39,7 +39,7 @@ local function write(path, data, mode)
 end
 
 describe("gitgate.check", function()
-   it("accepts entries as manifest.lua makes them", function()
+   it("accepts entries as bottle.manifest makes them", function()
       assert.is_true(gitgate.check { entry(), entry { name = "lib", upstream = "git@h.example:lib.git" } })
       assert.is_true(gitgate.check {})
    end)

@@ -37,12 +37,7 @@ local function locate(text, needle, nth)
    return line, col
 end
 
-local function names(t)
-   local out = {}
-   for k in pairs(t) do out[#out + 1] = k end
-   table.sort(out)
-   return out
-end
+local names = require("testlib.util").keys
 
 describe("bottle.manifest", function()
    local root, env, user_file, project_file, id_ok, id_loose

@@ -1,4 +1,4 @@
--- Specs for lua/bottle/policy.lua.  Everything is real: the sandbox, the
+-- Specs for lua/bottle/policy/.  Everything is real: the sandbox, the
 -- example policies, the hostile files in spec/fixtures/policies/, and
 -- bottle.core's host_check, pipelock_config and pipelock_check.  The one
 -- stand-in: ctx.env_names is passed in (a Lua process cannot set its own
@@ -17,7 +17,7 @@ local function new_ctx(over)
    return c
 end
 
--- A resolved bottle, shaped as manifest.lua returns it.
+-- A resolved bottle, shaped as bottle.manifest returns it.
 local function bottle()
    return {
       name = "web", source = { file = "/cfg/bottles.yaml", line = 3, col = 3 },

@@ -1,5 +1,5 @@
 -- Small things the specs, the reliability scripts and the demo all need:
--- files, a shell word, a fresh name, a command's output.
+-- files, a shell word, a fresh name, a command's output, a table's keys.
 local core = require "bottle.core"
 
 local U = {}
@@ -34,6 +34,14 @@ function U.command(cmd)
    local p = assert(io.popen(cmd, "r"))
    local out = p:read("a")
    p:close()
+   return out
+end
+
+--- A table's keys, sorted.
+function U.keys(t)
+   local out = {}
+   for k in pairs(t) do out[#out + 1] = k end
+   table.sort(out)
    return out
 end
 

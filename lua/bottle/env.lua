@@ -1,4 +1,5 @@
--- The values of a bottle's env entries (classified by bottle.manifest):
+-- The values of a bottle's env entries (classified by bottle.manifest; the
+-- kinds are schema.ENV_KINDS):
 --   literal  "value"           → written to the 0600 env-file;
 --   prompt   "?" / "?text"     → read from the TTY without echo;
 --   host     "${VAR}"          → taken from the launcher's own environment.
@@ -6,6 +7,7 @@
 -- name only, never written to a file, a command line, the plan or a log.
 -- Messages name variables, never any part of a value.
 local core = require "bottle.core"
+local schema = require "bottle.schema"
 
 local M = {}
 
@@ -42,6 +44,9 @@ function M.resolve(bottle, opts)
    local read_secret = opts.read_secret or function(p) return core.read_tty(p, false) end
    local literals, secrets = {}, {}
    for _, e in ipairs(bottle.env or {}) do
+      if not schema.ENV_KINDS[e.kind] then
+         error("env entry " .. tostring(e.name) .. " has unknown kind " .. tostring(e.kind), 2)
+      end
       if e.kind == "literal" then
          literals[#literals + 1] = { name = e.name, value = e.value }
       elseif e.kind == "host" then
@@ -66,8 +71,6 @@ function M.resolve(bottle, opts)
                "env_prompt"
          end
          secrets[e.name] = v
-      else
-         error("env entry " .. tostring(e.name) .. " has unknown kind " .. tostring(e.kind), 2)
       end
    end
    return { literals = literals, secrets = secrets }

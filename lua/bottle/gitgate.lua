@@ -16,6 +16,8 @@
 -- refuses the push.  Every rendered script is POSIX sh (dash, busybox ash).
 local base64 = require "bottle.base64"
 local core = require "bottle.core"
+local schema = require "bottle.schema"
+local schema_git = require "bottle.schema.git"
 
 local shipped = require "bottle.shipped"
 
@@ -26,8 +28,8 @@ local M = {}
 -- when the module loads; @NAME@ marks what is filled in.
 local function script(name) return shipped.read("bottle.gitgate", name) end
 
-M.HOST = "git-gate"                 -- the gate's name on the internal network
-M.PORT = 9418
+M.HOST = schema.GATE_HOST           -- the gate's name on the internal network
+M.PORT = schema.GATE_PORT
 M.UID, M.GID = 10001, 10001         -- user `gate` in Dockerfile.git-gate and the test image
 M.CONF_DIR = "/etc/git-gate"
 M.REPO_DIR = "/git"
@@ -36,11 +38,6 @@ M.CONNECT_TIMEOUT = 10              -- seconds, for every ssh connection to an u
 M.LOCK_WAIT = 120                   -- seconds a fetch waits for another one on the same repo
 
 local MODE = { dir = tonumber("700", 8), exec = tonumber("700", 8), secret = tonumber("600", 8) }
-
-local HOST_KEY_TYPES = {
-   ["ssh-ed25519"] = true, ["ecdsa-sha2-nistp256"] = true, ["ecdsa-sha2-nistp384"] = true,
-   ["ecdsa-sha2-nistp521"] = true, ["ssh-rsa"] = true,
-}
 
 -- A word for sh, single-quoted.
 local function q(s)
@@ -53,7 +50,7 @@ local function has_control(s)
 end
 
 ---------------------------------------------------------------------------
--- Checking the entries.  manifest.lua validated them, but launch policies
+-- Checking the entries.  bottle.manifest validated them, but launch policies
 -- may edit the plan afterwards, and these values end up in shell scripts,
 -- file names and ssh's known_hosts: check again, and refuse rather than quote
 -- our way around a surprise.
@@ -63,64 +60,95 @@ local function bad(entry, i, key, problem)
    return nil, ("%s: %s: %s"):format(who, key, problem), "invalid_plan"
 end
 
-local function check_entry(e, i)
-   if type(e) ~= "table" then error(("gitgate: git[%d] is not a table"):format(i), 3) end
-   local name = e.name
-   if type(name) ~= "string" or not name:match("^[A-Za-z0-9][A-Za-z0-9._-]*$") or #name > 100
-      or name:sub(-4) == ".git" then
-      return bad(e, i, "name", "expected letters, digits, '.', '_' or '-', starting with a letter or digit")
-   end
-   if type(e.upstream) ~= "string" or e.upstream == "" or has_control(e.upstream)
-      or e.upstream:find("%s") or e.upstream:sub(1, 1) == "-" then
-      return bad(e, i, "upstream", "expected an ssh URL without spaces or control characters")
-   end
-   if type(e.host) ~= "string" or not core.host_check(e.host) or e.host:find("*", 1, true) then
-      return bad(e, i, "host", "expected the upstream's host name")
-   end
-   if math.type(e.port) ~= "integer" or e.port < 1 or e.port > 65535 then
-      return bad(e, i, "port", "expected a port number from 1 to 65535")
-   end
-   if type(e.host_key) ~= "string" then
-      return bad(e, i, "host_key", "missing: the gate never forwards to a host whose key is not pinned")
-   end
-   local ktype = e.host_key:match("^(%S+) [A-Za-z0-9+/]+=?=?$")
-   if not ktype or not HOST_KEY_TYPES[ktype] then
-      return bad(e, i, "host_key", "expected \"KEYTYPE BASE64\" (one of ssh-ed25519, ecdsa-sha2-*, ssh-rsa)")
-   end
-   local push = e.push
-   if type(push) ~= "table" or type(push.branches) ~= "table" then
-      return bad(e, i, "push", "expected {branches = {...}, force, delete, tags}")
-   end
-   for j, g in ipairs(push.branches) do
-      if type(g) ~= "string" or g == "" or g:find("[%s%c\127]") or g:sub(1, 1) == "-" then
-         return bad(e, i, ("push.branches[%d]"):format(j), "expected a branch glob without spaces")
-      end
-   end
-   for _, k in ipairs { "force", "delete", "tags" } do
-      if push[k] ~= nil and type(push[k]) ~= "boolean" then
-         return bad(e, i, "push." .. k, "expected true or false")
-      end
-   end
-   for _, k in ipairs { "user_name", "user_email" } do
-      if e[k] ~= nil and (type(e[k]) ~= "string" or e[k] == "" or has_control(e[k])) then
-         return bad(e, i, k, "expected one line of text")
-      end
-   end
-   for host, ip in pairs(e.extra_hosts or {}) do
-      if type(host) ~= "string" or not core.host_check(host) or host:find("*", 1, true)
-         or type(ip) ~= "string" or not ip:match("^%d+%.%d+%.%d+%.%d+$") then
-         return bad(e, i, "extra_hosts", "expected host: IPv4 address pairs")
-      end
+-- The gate mode of the git-entry checker (bottle.schema.git); st = { e =, i = }.
+local function one_line(st, k)
+   local v = st.e[k]
+   if v ~= nil and (type(v) ~= "string" or v == "" or has_control(v)) then
+      return bad(st.e, st.i, k, "expected one line of text")
    end
    return true
 end
+
+schema_git.mode("gate", {
+   start = function(e, i)
+      if type(e) ~= "table" then error(("gitgate: git[%d] is not a table"):format(i), 4) end
+      return { e = e, i = i }
+   end,
+   order = { "name", "upstream", "host_key", "push", "user_name", "user_email", "extra_hosts" },
+   rules = {
+      identity = false,   -- the plan keeps identity files out of its entries
+      name = function(st)
+         local e, i, name = st.e, st.i, st.e.name
+         if type(name) ~= "string" or not name:match("^[A-Za-z0-9][A-Za-z0-9._-]*$")
+            or #name > schema_git.NAME_MAX or name:sub(-4) == ".git" then
+            return bad(e, i, "name", "expected letters, digits, '.', '_' or '-', starting with a letter or digit")
+         end
+         return true
+      end,
+      -- the upstream as written, and the host and port parsed from it
+      upstream = function(st)
+         local e, i = st.e, st.i
+         if type(e.upstream) ~= "string" or e.upstream == "" or has_control(e.upstream)
+            or e.upstream:find("%s") or e.upstream:sub(1, 1) == "-" then
+            return bad(e, i, "upstream", "expected an ssh URL without spaces or control characters")
+         end
+         if type(e.host) ~= "string" or not core.host_check(e.host) or e.host:find("*", 1, true) then
+            return bad(e, i, "host", "expected the upstream's host name")
+         end
+         if math.type(e.port) ~= "integer" or e.port < 1 or e.port > 65535 then
+            return bad(e, i, "port", "expected a port number from 1 to 65535")
+         end
+         return true
+      end,
+      host_key = function(st)
+         local e, i = st.e, st.i
+         if type(e.host_key) ~= "string" then
+            return bad(e, i, "host_key", "missing: the gate never forwards to a host whose key is not pinned")
+         end
+         local ktype = e.host_key:match("^(%S+) [A-Za-z0-9+/]+=?=?$")
+         if not ktype or not schema.HOST_KEY_TYPES[ktype] then
+            return bad(e, i, "host_key", "expected \"KEYTYPE BASE64\" (one of ssh-ed25519, ecdsa-sha2-*, ssh-rsa)")
+         end
+         return true
+      end,
+      push = function(st)
+         local e, i, push = st.e, st.i, st.e.push
+         if type(push) ~= "table" or type(push.branches) ~= "table" then
+            return bad(e, i, "push", "expected {branches = {...}, force, delete, tags}")
+         end
+         for j, g in ipairs(push.branches) do
+            if type(g) ~= "string" or g == "" or g:find("[%s%c\127]") or g:sub(1, 1) == "-" then
+               return bad(e, i, ("push.branches[%d]"):format(j), "expected a branch glob without spaces")
+            end
+         end
+         for _, k in ipairs(schema_git.PUSH_SWITCHES) do
+            if push[k] ~= nil and type(push[k]) ~= "boolean" then
+               return bad(e, i, "push." .. k, "expected true or false")
+            end
+         end
+         return true
+      end,
+      user_name = one_line, user_email = one_line,
+      extra_hosts = function(st)
+         local e, i = st.e, st.i
+         for host, ip in pairs(e.extra_hosts or {}) do
+            if type(host) ~= "string" or not core.host_check(host) or host:find("*", 1, true)
+               or type(ip) ~= "string" or not ip:match("^%d+%.%d+%.%d+%.%d+$") then
+               return bad(e, i, "extra_hosts", "expected host: IPv4 address pairs")
+            end
+         end
+         return true
+      end,
+   },
+   finish = function() return true end,
+})
 
 --- `check(entries)` → true | nil, message, "invalid_plan".
 function M.check(entries)
    if type(entries) ~= "table" then error("gitgate.check: entries must be a table", 2) end
    local seen = {}
    for i, e in ipairs(entries) do
-      local ok, msg, code = check_entry(e, i)
+      local ok, msg, code = schema_git.check("gate", e, i)
       if not ok then return nil, msg, code end
       if seen[e.name] then return bad(e, i, "name", "used twice; names must be unique") end
       seen[e.name] = true
@@ -133,7 +161,7 @@ end
 
 --- The gate's URL for an entry, as the agent's git uses it.
 function M.gate_url(entry)
-   return ("git://%s/%s.git"):format(M.HOST, entry.name)
+   return schema.gate_url(entry.name)
 end
 
 --- Where the gate forwards to, "host:port" (preflight, messages).

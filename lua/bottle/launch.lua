@@ -6,6 +6,7 @@
 -- raised error inside the backend, SIGINT/SIGTERM, or the end of the session
 -- all unwind the same way: agent, git gate, pipelock, networks, stage dir.
 local core = require "bottle.core"
+local schema = require "bottle.schema"
 local teardown = require "bottle.teardown"
 local progress_new = require("bottle.progress").new
 local backends = require "bottle.backend"
@@ -47,11 +48,8 @@ end
 -- Returns the path | nil, message, "usage".
 function L.stage_root(getenv)
    getenv = getenv or os.getenv
-   local xdg = getenv("XDG_STATE_HOME")
-   -- The XDG spec says a relative value is to be ignored.
-   if xdg and xdg:sub(1, 1) == "/" then return (xdg:gsub("/+$", "")) .. "/claude-bottle" end
-   local home = getenv("HOME")
-   if home and home:sub(1, 1) == "/" then return (home:gsub("/+$", "")) .. "/.local/state/claude-bottle" end
+   local dir = schema.state_dir(getenv)
+   if dir then return dir end
    return nil, "no place for stage directories: neither XDG_STATE_HOME nor HOME is an absolute path; set HOME",
       "usage"
 end

@@ -3,6 +3,7 @@
 -- env entries appear by name and kind, identity files not at all.  Values
 -- and host paths the launch needs travel beside it, in `extras`.
 local core = require "bottle.core"
+local schema = require "bottle.schema"
 local policy = require "bottle.policy"
 local limits = require "bottle.limits"
 local egress_view = require "bottle.egress_view"
@@ -17,7 +18,7 @@ M.GIT_GATE_IMAGE = "claude-bottle-git-gate:latest"   -- built from Dockerfile.gi
 M.FIREWALL_IMAGE = "claude-bottle-firewall:latest"   -- built from Dockerfile.firewall
 -- The TCP ports pipelock may open; egress.ports adds to them.
 M.DEFAULT_PORTS = { 80, 443 }
-M.PROXY_PORT = 8888
+M.PROXY_PORT = schema.PROXY_PORT
 M.PIPELOCK_CONFIG_PATH = "/etc/pipelock.yaml"
 M.CA = {
    sidecar_cert = "/etc/pipelock-ca.pem",
@@ -94,6 +95,10 @@ local function agent_env(proxy_url, tls, cfg)
       env.SSL_CERT_FILE = M.SYSTEM_BUNDLE
       env.REQUESTS_CA_BUNDLE = M.SYSTEM_BUNDLE
       env.GIT_SSL_CAINFO = M.SYSTEM_BUNDLE
+   end
+   -- a manifest or policy must not be able to set what the launcher sets
+   for name in pairs(env) do
+      assert(schema.RESERVED_ENV[name], "plan: " .. name .. " is missing from schema.RESERVED_ENV")
    end
    return env
 end
@@ -205,7 +210,7 @@ function M.build(opts)
    for _, g in ipairs(bottle.git or {}) do
       -- host_key and extra_hosts are public; the identity stays in extras
       git[#git + 1] = { name = g.name, upstream = g.upstream, user = g.user, host = g.host, port = g.port,
-                        path = g.path, gate_url = ("git://git-gate/%s.git"):format(g.name),
+                        path = g.path, gate_url = schema.gate_url(g.name),
                         host_key = g.host_key, extra_hosts = g.extra_hosts,
                         push = g.push, user_name = g.user_name, user_email = g.user_email }
    end

@@ -10,6 +10,7 @@
 -- The agent also gets the sidecars' addresses in /etc/hosts: its ruleset
 -- drops Docker's resolver, so no name leaves the agent at all.
 local tar = require "bottle.tar"
+local schema = require "bottle.schema"
 local firewall = require "bottle.firewall"
 local gitgate = require "bottle.gitgate"
 local resources = require "bottle.backend.docker.resources"
@@ -21,7 +22,7 @@ local M = {}
 M.ROLE = "firewall"
 M.DEFAULT_IMAGE = "claude-bottle-firewall:latest"
 M.TIMEOUT_MS = 30000
-M.PROXY_PORT = 8888
+M.PROXY_PORT = schema.PROXY_PORT
 
 local MODE_644 = tonumber("644", 8)
 

@@ -14,6 +14,7 @@
 local core = require "bottle.core"
 local cjson = require "cjson"
 local tar = require "bottle.tar"
+local schema = require "bottle.schema"
 local resources = require "bottle.backend.docker.resources"
 local networks = require "bottle.backend.docker.networks"
 local limits = require "bottle.backend.docker.limits"
@@ -21,7 +22,7 @@ local tail = require("bottle.backend.docker.ca").tail
 
 local M = {}
 
-M.PORT = 8888
+M.PORT = schema.PROXY_PORT
 M.USER = "65534:65534"       -- nobody: the files below are owned by it, mode 0600
 M.UID = 65534
 M.READY_TIMEOUT = tonumber(os.getenv("BOTTLE_PIPELOCK_READY_TIMEOUT") or "") or 30
