@@ -5,7 +5,7 @@ local sanitize = require "bottle.sanitize"
 
 local M = {}
 
--- The seed's egress summary: "9 hosts allowed (a, b, c, +6 more)".
+-- The egress summary: "9 hosts allowed (a, b, c, +6 more)".
 function M.hosts_summary(hosts)
    local n = #hosts
    if n == 0 then return "0 hosts allowed (none)" end
