@@ -20,7 +20,7 @@ WARN    += -Werror
 endif
 LIBFLAG ?= -shared
 
-SRCS = csrc/core.c csrc/allowlist.c csrc/pipelock.c csrc/pipelock_check.c csrc/pipelock_inspection.c \
+SRCS = csrc/util.c csrc/core.c csrc/allowlist.c csrc/pipelock.c csrc/pipelock_check.c csrc/pipelock_inspection.c \
        csrc/pipelock_patterns.c \
        csrc/yaml.c csrc/http.c csrc/sys.c csrc/child.c csrc/limits.c \
        csrc/re2_syntax.c csrc/file_read.c

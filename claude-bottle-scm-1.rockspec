@@ -42,7 +42,7 @@ build = {
    type = "builtin",
    modules = {
       ["bottle.core"] = {
-         sources = { "csrc/core.c", "csrc/allowlist.c", "csrc/pipelock.c", "csrc/pipelock_check.c",
+         sources = { "csrc/util.c", "csrc/core.c", "csrc/allowlist.c", "csrc/pipelock.c", "csrc/pipelock_check.c",
                      "csrc/pipelock_inspection.c", "csrc/pipelock_patterns.c",
                      "csrc/yaml.c", "csrc/http.c", "csrc/sys.c", "csrc/child.c", "csrc/limits.c",
                      "csrc/re2_syntax.c", "csrc/file_read.c" },

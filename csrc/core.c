@@ -1,24 +1,9 @@
 /* bottle.core: registration of the C module and its version fields.
  * The work lives in one file per concern (see core.h). */
-#include <stdarg.h>
-#include <stdio.h>
-
 #include <curl/curl.h>
 #include <yaml.h>
 
 #include "core.h"
-
-int
-bc_fail (lua_State *L, const char *code, const char *fmt, ...)
-{
-   va_list ap;
-   lua_pushnil (L);
-   va_start (ap, fmt);
-   lua_pushvfstring (L, fmt, ap);
-   va_end (ap);
-   lua_pushstring (L, code);
-   return 3;
-}
 
 __attribute__((visibility("default"))) int luaopen_bottle_core (lua_State *L);
 

@@ -43,13 +43,6 @@
 #define METRICS_LISTEN "127.0.0.1:9091"
 
 static void
-set_array_mt (lua_State *L)
-{
-   bc_push_array_mt (L);
-   lua_setmetatable (L, -2);
-}
-
-static void
 set_bool (lua_State *L, const char *k, int v)
 {
    lua_pushboolean (L, v);
@@ -70,19 +63,6 @@ set_str (lua_State *L, const char *k, const char *v)
    lua_setfield (L, -2, k);
 }
 
-/* A fresh table of the embedded defaults: never the module's
- * DEFAULT_ALLOWLIST field, which any Lua code could have changed. */
-static void
-push_c_list (lua_State *L, const char *const *list)
-{
-   int i;
-   lua_newtable (L);
-   for (i = 0; list[i]; i++) {
-      lua_pushstring (L, list[i]);
-      lua_rawseti (L, -2, i + 1);
-   }
-}
-
 /* Reads bottle.egress.<field> (a table or nil) onto the stack. */
 static int
 get_egress_field (lua_State *L, int egress, const char *field)
@@ -100,10 +80,10 @@ static int
 resolve_hosts (lua_State *L, int egress, const char *const *defaults,
                const char *field, const char *defaults_name, const char *extra_name)
 {
-   lua_getfield (L, LUA_REGISTRYINDEX, "bottle.core.module");
-   lua_getfield (L, -1, "allowlist");
-   lua_remove (L, -2);
-   push_c_list (L, defaults);
+   lua_pushcfunction (L, bc_allowlist);
+   /* a fresh table of the embedded defaults: never the module's
+    * DEFAULT_ALLOWLIST field, which any Lua code could have changed */
+   bc_push_strings (L, defaults);
    get_egress_field (L, egress, field);
    lua_createtable (L, 0, 2);
    set_str (L, "defaults_name", defaults_name);
@@ -252,14 +232,12 @@ l_pipelock_config (lua_State *L)
          }
       }
       /* stack: tls, list, with-apexes */
-      lua_getfield (L, LUA_REGISTRYINDEX, "bottle.core.module");
-      lua_getfield (L, -1, "allowlist");
-      lua_remove (L, -2);
+      lua_pushcfunction (L, bc_allowlist);
       lua_insert (L, -2);
       lua_pushnil (L);
       lua_insert (L, -2);
       lua_call (L, 2, 1);                                 /* allowlist(nil, with-apexes) */
-      set_array_mt (L);
+      bc_set_array_mt (L);
       lua_setfield (L, -3, "passthrough_domains");
       lua_pop (L, 1);                                     /* list */
       lua_setfield (L, top + 1, "tls_interception");
@@ -285,17 +263,16 @@ l_pipelock_yaml (lua_State *L)
 {
    luaL_checktype (L, 1, LUA_TTABLE);
    lua_settop (L, 1);
-   lua_getfield (L, LUA_REGISTRYINDEX, "bottle.core.module");
-   lua_getfield (L, -1, "pipelock_check");
+   lua_pushcfunction (L, bc_pipelock_check);
    lua_pushvalue (L, 1);
    lua_call (L, 1, 3);
    if (!lua_toboolean (L, -3))
       return 3;
    lua_pop (L, 3);
-   lua_getfield (L, -1, "yaml_encode");
+   lua_pushcfunction (L, bc_yaml_encode);
    lua_pushvalue (L, 1);
    lua_createtable (L, 0, 1);
-   lua_getfield (L, 2, "PIPELOCK_KEY_ORDER");
+   bc_push_strings (L, key_order);
    lua_setfield (L, -2, "key_order");
    lua_call (L, 2, 3);
    if (lua_isnil (L, -3))
@@ -312,18 +289,7 @@ bc_pipelock_open (lua_State *L)
       { "pipelock_yaml", l_pipelock_yaml },
       { NULL, NULL }
    };
-   int i;
-
-   /* The functions above call their siblings (allowlist, pipelock_check,
-    * yaml_encode) through the module table kept in the registry. */
-   lua_pushvalue (L, -1);
-   lua_setfield (L, LUA_REGISTRYINDEX, "bottle.core.module");
    luaL_setfuncs (L, fns, 0);
-
-   lua_newtable (L);
-   for (i = 0; key_order[i]; i++) {
-      lua_pushstring (L, key_order[i]);
-      lua_rawseti (L, -2, i + 1);
-   }
+   bc_push_strings (L, key_order);
    lua_setfield (L, -2, "PIPELOCK_KEY_ORDER");
 }

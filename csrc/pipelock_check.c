@@ -1033,8 +1033,8 @@ check_invariants (walker *w, int cfg)
 }
 
 /* core.pipelock_check(cfg) -> true | nil, "path: problem", "invalid_config" */
-static int
-l_pipelock_check (lua_State *L)
+int
+bc_pipelock_check (lua_State *L)
 {
    walker *w;
    luaL_checktype (L, 1, LUA_TTABLE);
@@ -1065,6 +1065,6 @@ l_pipelock_check (lua_State *L)
 void
 bc_pipelock_check_open (lua_State *L)
 {
-   lua_pushcfunction (L, l_pipelock_check);
+   lua_pushcfunction (L, bc_pipelock_check);
    lua_setfield (L, -2, "pipelock_check");
 }

@@ -28,7 +28,6 @@
 /* Deepest nesting of sequences and mappings accepted (and written). */
 #define MAX_DEPTH 256
 
-#define ARRAY_MT   "bottle.core.array_mt"
 #define DECODER_MT "bottle.core.yaml_decoder"
 #define ENCODER_MT "bottle.core.yaml_encoder"
 
@@ -38,12 +37,6 @@ static void
 push_null (lua_State *L)
 {
    lua_pushlightuserdata (L, NULL);
-}
-
-void
-bc_push_array_mt (lua_State *L)
-{
-   luaL_newmetatable (L, ARRAY_MT);  /* made on first use, then reused */
 }
 
 /* Writes `s` into dst (cap bytes) quoted for an error message: printable
@@ -1371,8 +1364,8 @@ read_key_order (encoder *e, int opts)
 }
 
 /* core.yaml_encode(value [, opts]) -> text | nil, msg, code */
-static int
-l_yaml_encode (lua_State *L)
+int
+bc_yaml_encode (lua_State *L)
 {
    encoder *e;
    yaml_emitter_t *em;
@@ -1414,7 +1407,7 @@ bc_yaml_open (lua_State *L)
 {
    static const luaL_Reg functions[] = {
       { "yaml_decode", l_yaml_decode },
-      { "yaml_encode", l_yaml_encode },
+      { "yaml_encode", bc_yaml_encode },
       { NULL, NULL }
    };
    luaL_newmetatable (L, DECODER_MT);
