@@ -4,6 +4,7 @@
 #include <yaml.h>
 
 #include "core.h"
+#include "yaml_internal.h"
 
 __attribute__((visibility("default"))) int luaopen_bottle_core (lua_State *L);
 
@@ -24,7 +25,8 @@ luaopen_bottle_core (lua_State *L)
    lua_setfield (L, -2, "_LUA_VERSION");
 
    bc_allowlist_open (L);
-   bc_yaml_open (L);
+   bc_yaml_decode_open (L);
+   bc_yaml_encode_open (L);
    bc_pipelock_open (L);
    bc_pipelock_check_open (L);
    bc_http_open (L);

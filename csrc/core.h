@@ -23,7 +23,7 @@
  * Lua code may change. */
 int bc_allowlist (lua_State *L);       /* core.allowlist (allowlist.c) */
 int bc_pipelock_check (lua_State *L);  /* core.pipelock_check (pipelock_check.c) */
-int bc_yaml_encode (lua_State *L);     /* core.yaml_encode (yaml.c) */
+int bc_yaml_encode (lua_State *L);     /* core.yaml_encode (yaml_encode.c) */
 
 /* ---- allowlist.c ---------------------------------------------------- */
 
@@ -66,8 +66,7 @@ int bc_pipelock_inspection (lua_State *L, int egress, int cfg);
  * (pipelock_patterns.c): 0, or 3 after pushing nil, message, code. */
 int bc_pipelock_check_patterns (lua_State *L, int cfg);
 
-/* ---- yaml.c ---------------------------------------------------------- */
-void bc_yaml_open (lua_State *L);
+/* ---- yaml_scalar.c (the rest of YAML: yaml_internal.h) --------------- */
 /* 1 when s[0..len) is valid UTF-8 (what the YAML encoder can write). */
 int bc_utf8_valid (const char *s, size_t len);
 

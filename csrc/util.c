@@ -40,3 +40,12 @@ bc_push_strings (lua_State *L, const char *const *list)
       lua_rawseti (L, -2, i + 1);
    }
 }
+
+void
+bc_gc_metatable (lua_State *L, const char *name, lua_CFunction gc)
+{
+   luaL_newmetatable (L, name);
+   lua_pushcfunction (L, gc);
+   lua_setfield (L, -2, "__gc");
+   lua_pop (L, 1);
+}

@@ -19,6 +19,10 @@ void bc_push_array_mt (lua_State *L);
 /* Sets the array metatable on the table on top of the stack. */
 void bc_set_array_mt (lua_State *L);
 
+/* Registers the metatable `name` with `gc` as its __gc (for a userdata that
+ * owns C memory). */
+void bc_gc_metatable (lua_State *L, const char *name, lua_CFunction gc);
+
 /* Pushes a new array of the strings of a NULL-terminated C list. */
 void bc_push_strings (lua_State *L, const char *const *list);
 
