@@ -516,8 +516,8 @@ add_list (lua_State *L, host_set *hs, int idx, const char *listname)
 }
 
 /* core.allowlist(defaults, extra [, opts]) -> sorted unique array */
-static int
-l_allowlist (lua_State *L)
+int
+bc_allowlist (lua_State *L)
 {
    host_set *hs;
    const char *dname = "defaults", *ename = "extra";
@@ -541,8 +541,7 @@ l_allowlist (lua_State *L)
       return luaL_error (L, "out of memory");
 
    lua_createtable (L, (int) hs->count, 0);              /* the result */
-   bc_push_array_mt (L);
-   lua_setmetatable (L, -2);
+   bc_set_array_mt (L);
    lua_createtable (L, (int) hs->count, 0);              /* its snapshot */
    for (i = 0; i < hs->count; i++) {
       const host_entry *e = &hs->entries[i];
@@ -575,31 +574,20 @@ l_allowlist (lua_State *L)
    return 1;
 }
 
-static void
-push_list (lua_State *L, const char *const *list)
-{
-   int i;
-   lua_newtable (L);
-   for (i = 0; list[i]; i++) {
-      lua_pushstring (L, list[i]);
-      lua_rawseti (L, -2, i + 1);
-   }
-}
-
 void
 bc_allowlist_open (lua_State *L)
 {
    static const luaL_Reg fns[] = {
       { "host_check", l_host_check },
-      { "allowlist", l_allowlist },
+      { "allowlist", bc_allowlist },
       { NULL, NULL }
    };
    init_char_class ();
    luaL_setfuncs (L, fns, 0);
-   push_list (L, bc_default_allowlist);
+   bc_push_strings (L, bc_default_allowlist);
    lua_setfield (L, -2, "DEFAULT_ALLOWLIST");
-   push_list (L, bc_default_passthrough);
+   bc_push_strings (L, bc_default_passthrough);
    lua_setfield (L, -2, "DEFAULT_PASSTHROUGH");
-   push_list (L, public_suffixes);
+   bc_push_strings (L, public_suffixes);
    lua_setfield (L, -2, "PUBLIC_SUFFIXES");
 }

@@ -1,24 +1,10 @@
 /* bottle.core: registration of the C module and its version fields.
  * The work lives in one file per concern (see core.h). */
-#include <stdarg.h>
-#include <stdio.h>
-
 #include <curl/curl.h>
 #include <yaml.h>
 
 #include "core.h"
-
-int
-bc_fail (lua_State *L, const char *code, const char *fmt, ...)
-{
-   va_list ap;
-   lua_pushnil (L);
-   va_start (ap, fmt);
-   lua_pushvfstring (L, fmt, ap);
-   va_end (ap);
-   lua_pushstring (L, code);
-   return 3;
-}
+#include "yaml_internal.h"
 
 __attribute__((visibility("default"))) int luaopen_bottle_core (lua_State *L);
 
@@ -39,7 +25,8 @@ luaopen_bottle_core (lua_State *L)
    lua_setfield (L, -2, "_LUA_VERSION");
 
    bc_allowlist_open (L);
-   bc_yaml_open (L);
+   bc_yaml_decode_open (L);
+   bc_yaml_encode_open (L);
    bc_pipelock_open (L);
    bc_pipelock_check_open (L);
    bc_http_open (L);

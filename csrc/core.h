@@ -12,13 +12,18 @@
 #include <lua.h>
 #include <lauxlib.h>
 
+#include "util.h"
+
 #pragma GCC visibility push(hidden)
 
 #define BOTTLE_CORE_VERSION "0.1.0"
 
-/* Runtime failure, Lua style: pushes nil, the formatted message and `code`
- * (a short stable string such as "invalid_host"); returns 3. */
-int bc_fail (lua_State *L, const char *code, const char *fmt, ...);
+/* The module's functions that other C files call: C calls them directly
+ * (lua_pushcfunction + lua_call), never through the module table, which
+ * Lua code may change. */
+int bc_allowlist (lua_State *L);       /* core.allowlist (allowlist.c) */
+int bc_pipelock_check (lua_State *L);  /* core.pipelock_check (pipelock_check.c) */
+int bc_yaml_encode (lua_State *L);     /* core.yaml_encode (yaml_encode.c) */
 
 /* ---- allowlist.c ---------------------------------------------------- */
 
@@ -54,9 +59,6 @@ const char *bc_re2_check (const char *s, size_t n);
 void bc_pipelock_open (lua_State *L);
 void bc_pipelock_check_open (lua_State *L);
 
-/* ---- yaml.c ---------------------------------------------------------- */
-/* Pushes the registry's array metatable (marks decoded sequences, and tells
- * the encoder that an empty table is a sequence). */
 /* Sets what pipelock inspects (pipelock_inspection.c): 0, or 3 after
  * pushing nil, message, code. */
 int bc_pipelock_inspection (lua_State *L, int egress, int cfg);
@@ -64,8 +66,7 @@ int bc_pipelock_inspection (lua_State *L, int egress, int cfg);
  * (pipelock_patterns.c): 0, or 3 after pushing nil, message, code. */
 int bc_pipelock_check_patterns (lua_State *L, int cfg);
 
-void bc_push_array_mt (lua_State *L);
-void bc_yaml_open (lua_State *L);
+/* ---- yaml_scalar.c (the rest of YAML: yaml_internal.h) --------------- */
 /* 1 when s[0..len) is valid UTF-8 (what the YAML encoder can write). */
 int bc_utf8_valid (const char *s, size_t len);
 

@@ -34,17 +34,12 @@ static const char *const blocklist[] = {
 #define WS_MAX_CONNECTION_SECONDS 86400
 #define WS_IDLE_TIMEOUT_SECONDS 3600
 
+/* A new array (core.array_mt) of a NULL-terminated list. */
 static void
 push_list (lua_State *L, const char *const *list)
 {
-   int i;
-   lua_newtable (L);
-   for (i = 0; list[i]; i++) {
-      lua_pushstring (L, list[i]);
-      lua_rawseti (L, -2, i + 1);
-   }
-   bc_push_array_mt (L);
-   lua_setmetatable (L, -2);
+   bc_push_strings (L, list);
+   bc_set_array_mt (L);
 }
 
 /* The subtable cfg[key], made when missing; left on the stack. */

@@ -269,6 +269,64 @@ describe("core.pipelock_check #core", function()
    end)
 end)
 
+describe("core.pipelock_yaml's own parts #core", function()
+   local CA = { ca_cert = "/etc/pipelock-ca.pem", ca_key = "/etc/pipelock-ca-key.pem" }
+   local names = { "pipelock_check", "allowlist", "yaml_encode", "PIPELOCK_KEY_ORDER" }
+
+   -- Runs f with the module's Lua-visible fields replaced by fakes that
+   -- accept everything and change nothing, then puts them back.
+   local function with_fakes(f)
+      local saved = {}
+      for _, k in ipairs(names) do saved[k] = core[k] end
+      core.pipelock_check = function() return true end
+      core.allowlist = function(_, extra) return extra or {} end
+      core.yaml_encode = function() return "fake: yaml\n" end
+      core.PIPELOCK_KEY_ORDER = { "sentry" }
+      local ok, err = pcall(f)
+      for _, k in ipairs(names) do core[k] = saved[k] end
+      assert(ok, err)
+   end
+
+   local function bottle()
+      return { egress = { allowlist = { "Example.COM.", "example.com" },
+                          passthrough = { "*.NPMJS.org" }, dlp_action = "warn" } }
+   end
+
+   it("renders the same YAML whatever Lua put in the module table", function()
+      local want = assert(core.pipelock_yaml(assert(core.pipelock_config(bottle(), CA))))
+      with_fakes(function()
+         local cfg = assert(core.pipelock_config(bottle(), CA))
+         assert.equals(want, core.pipelock_yaml(cfg))
+      end)
+   end)
+
+   it("still normalises hosts when core.allowlist is replaced", function()
+      with_fakes(function()
+         local cfg = assert(core.pipelock_config(bottle(), CA))
+         assert.same({ "api.anthropic.com", "claude.ai", "downloads.claude.ai", "example.com",
+                       "platform.claude.com", "raw.githubusercontent.com", "sentry.io",
+                       "statsig.anthropic.com" }, cfg.api_allowlist)
+         assert.same({ "*.npmjs.org", "api.anthropic.com", "npmjs.org" },
+                     cfg.tls_interception.passthrough_domains)
+         local ok, msg, code = core.pipelock_config({ egress = { allowlist = { "bad host" } } }, CA)
+         assert.is_nil(ok)
+         assert.equals("invalid_host", code)
+         assert.matches("egress%.allowlist%[1%]", msg)
+      end)
+   end)
+
+   it("still refuses a bad config when core.pipelock_check is replaced", function()
+      with_fakes(function()
+         local cfg = assert(core.pipelock_config(bottle(), CA))
+         cfg.enforce = false
+         local ok, msg, code = core.pipelock_yaml(cfg)
+         assert.is_nil(ok)
+         assert.equals("invalid_config", code)
+         assert.matches("^enforce: must be true", msg)
+      end)
+   end)
+end)
+
 describe("core sys functions #core", function()
    local dir
    before_each(function() dir = assert(core.mkdtemp("/tmp/bottle-spec-")) end)

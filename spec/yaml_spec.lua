@@ -1,5 +1,5 @@
 -- bottle.core's YAML: core.yaml_decode, core.yaml_encode, core.null,
--- core.array_mt (csrc/yaml.c, on libyaml).  Everything here runs the real
+-- core.array_mt (csrc/yaml_*.c, on libyaml).  Everything here runs the real
 -- core; the independent check runs the real python3-yaml.
 local core = require "bottle.core"
 local cjson = require "cjson"
