@@ -84,7 +84,7 @@ test-e2e: $(CORE)
 
 # luacheck (Debian's lua-check) over the Lua tree, shellcheck over the shell
 # scripts; .luacheckrc says what is checked and how.
-SHELL_SCRIPTS = $(wildcard images/test/*.sh images/*/*.sh lua/bottle/*/*.sh)
+SHELL_SCRIPTS = $(sort $(wildcard images/test/*.sh images/*/*.sh lua/bottle/*/*.sh))
 lint:
 	luacheck --no-color -q .
 	shellcheck -x $(SHELL_SCRIPTS)
