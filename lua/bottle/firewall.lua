@@ -90,6 +90,14 @@ local function cidrs(list, what)
    return out
 end
 
+-- Counted refusals of what `match` selects (everything when nil): TCP by a
+-- reset, the rest by an ICMP error.  (ICMP errors are rate-limited by the
+-- kernel, which would make a burst of refused connections slow.)
+local function refuse(match)
+   local m = match and (match .. " ") or ""
+   return { m .. "meta l4proto tcp counter reject with tcp reset", m .. "counter reject" }
+end
+
 -- The three base chains, each `policy drop`, around the rules given.
 local function ruleset(input, output, sets)
    local lines = {
@@ -100,27 +108,21 @@ local function ruleset(input, output, sets)
       "table inet " .. M.TABLE .. " {",
    }
    for _, s in ipairs(sets or {}) do lines[#lines + 1] = s end
-   lines[#lines + 1] = "  chain input {"
-   lines[#lines + 1] = "    type filter hook input priority 0; policy drop;"
-   lines[#lines + 1] = '    iifname "lo" accept'
-   lines[#lines + 1] = "    ct state established,related accept"
-   for _, r in ipairs(input) do lines[#lines + 1] = "    " .. r end
-   lines[#lines + 1] = "    counter drop"
-   lines[#lines + 1] = "  }"
-   lines[#lines + 1] = "  chain forward {"
-   lines[#lines + 1] = "    type filter hook forward priority 0; policy drop;"
-   lines[#lines + 1] = "    counter drop"
-   lines[#lines + 1] = "  }"
-   lines[#lines + 1] = "  chain output {"
-   lines[#lines + 1] = "    type filter hook output priority 0; policy drop;"
-   for _, r in ipairs(output) do lines[#lines + 1] = "    " .. r end
+   -- One base chain: its hook, its rules, what ends it.
+   local function chain(hook, rules, last)
+      lines[#lines + 1] = "  chain " .. hook .. " {"
+      lines[#lines + 1] = "    type filter hook " .. hook .. " priority 0; policy drop;"
+      for _, r in ipairs(rules) do lines[#lines + 1] = "    " .. r end
+      for _, r in ipairs(last) do lines[#lines + 1] = "    " .. r end
+      lines[#lines + 1] = "  }"
+   end
+   local first_in = { 'iifname "lo" accept', "ct state established,related accept" }
+   for _, r in ipairs(input) do first_in[#first_in + 1] = r end
+   chain("input", first_in, { "counter drop" })
+   chain("forward", {}, { "counter drop" })
    -- Refused rather than dropped: a local client gets "connection refused"
    -- at once instead of hanging in SYN retries, and it is still counted.
-   -- (TCP by a reset: ICMP errors are rate-limited by the kernel, which
-   -- would make a burst of refused connections slow.)
-   lines[#lines + 1] = "    meta l4proto tcp counter reject with tcp reset"
-   lines[#lines + 1] = "    counter reject"
-   lines[#lines + 1] = "  }"
+   chain("output", output, refuse(nil))
    lines[#lines + 1] = "}"
    return table.concat(lines, "\n") .. "\n"
 end
@@ -185,16 +187,14 @@ function M.pipelock(opts)
    local out = sidecar_output()
    if #host > 0 then
       sets[#sets + 1] = "  set host { type ipv4_addr; elements = " .. set_of(host) .. " }"
-      out[#out + 1] = "ip daddr @host meta l4proto tcp counter reject with tcp reset"
-      out[#out + 1] = "ip daddr @host counter reject"
+      for _, r in ipairs(refuse("ip daddr @host")) do out[#out + 1] = r end
    end
    if #trusted > 0 then
       sets[#sets + 1] = "  set trusted { type ipv4_addr; flags interval; auto-merge; elements = "
          .. set_of(trusted) .. " }"
       out[#out + 1] = "ip daddr @trusted tcp dport " .. ports .. " accept"
    end
-   out[#out + 1] = "ip daddr @blocked meta l4proto tcp counter reject with tcp reset"
-   out[#out + 1] = "ip daddr @blocked counter reject"
+   for _, r in ipairs(refuse("ip daddr @blocked")) do out[#out + 1] = r end
    out[#out + 1] = "meta nfproto ipv4 tcp dport " .. ports .. " accept"
    return ruleset({ ("ip saddr %s tcp dport %d accept"):format(from, listen) }, out, sets)
 end

@@ -16,6 +16,7 @@ local gitgate = require "bottle.gitgate"
 local resources = require "bottle.backend.docker.resources"
 local networks = require "bottle.backend.docker.networks"
 local api_mod = require "bottle.backend.docker.api"
+local tail = require("bottle.backend.docker.ca").tail
 
 local M = {}
 
@@ -171,12 +172,6 @@ function M.push_teardown(api, state)
    end
 end
 
-local function last_lines(text, n)
-   local lines = {}
-   for line in (text or ""):gmatch("[^\n]+") do lines[#lines + 1] = line end
-   return table.concat(lines, "\n", math.max(1, #lines - n + 1))
-end
-
 -- The helper's files: the fixed script, the ruleset, the names to resolve.
 local function helper_files(set)
    local dir = firewall.HELPER_DIR:gsub("^/", "")
@@ -250,7 +245,7 @@ function M.run_helpers(api, state, sets)
       if status ~= 0 then
          remove_all()
          return nil, ("the %s ruleset did not apply (nft helper exited with %s): %s")
-            :format(set.role, tostring(status), last_lines((err or "") .. (out or ""), 10)), "firewall"
+            :format(set.role, tostring(status), tail((err or "") .. (out or ""), 10)), "firewall"
       end
       listings[i] = out or ""
    end

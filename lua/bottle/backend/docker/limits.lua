@@ -27,7 +27,7 @@ end
 -- added (base is changed and returned).  The CPU count is kept to what the
 -- engine has (state.docker.ncpu), which the engine itself insists on.
 function M.host_config(state, role, base)
-   local l = M.of(state.plan, role) or limits.SIDECARS.pipelock
+   local l = M.of(state.plan, role)
    base.CapDrop = { "ALL" }
    base.SecurityOpt = { "no-new-privileges" }
    local sysctls = {}
