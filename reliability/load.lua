@@ -45,7 +45,7 @@ if not io.open("/usr/bin/time") then
 end
 
 local upstream_was_running = (function()
-   local info = E.api():container_inspect("claude-bottle-test-upstream")
+   local info = E.api():container_inspect(E.UPSTREAM)
    return info and info.State and info.State.Running
 end)()
 E.start_upstream()

@@ -32,9 +32,9 @@ describe("#e2e limits and ports", function()
       E.start_upstream()
       -- a listener on the upstream's other port: without the firewall,
       -- pipelock's tunnel to it would reach it
-      assert(c:archive_put("claude-bottle-test-upstream", "/", tar.pack {
+      assert(c:archive_put(E.UPSTREAM, "/", tar.pack {
          { name = "tmp/other-port.py", data = LISTENER, mode = tonumber("644", 8) } }))
-      assert(c:exec_detached("claude-bottle-test-upstream", { "python3", "/tmp/other-port.py", tostring(OTHER_PORT) },
+      assert(c:exec_detached(E.UPSTREAM, { "python3", "/tmp/other-port.py", tostring(OTHER_PORT) },
                              { user = "0" }))
       plan = E.plan { agent = "e2e-limits", passthrough = { "allowed.test" },
                       resources = { pids = PIDS, memory = MEMORY } }
@@ -55,7 +55,7 @@ describe("#e2e limits and ports", function()
       if c and helper then c:container_remove(helper) end
       if plan then launch.down({ slug = plan.slug }, { backend = docker, stage_root = root }) end
       if c then
-         c:exec("claude-bottle-test-upstream", { "sh", "-c", "pkill -f other-port.py || true" }, { user = "0" })
+         c:exec(E.UPSTREAM, { "sh", "-c", "pkill -f other-port.py || true" }, { user = "0" })
       end
       E.finish()
    end)

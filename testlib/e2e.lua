@@ -11,7 +11,10 @@ local E = {}
 E.AGENT_IMAGE = "claude-bottle-test/agent:latest"
 E.PIPELOCK_IMAGE = "claude-bottle-test/pipelock:2.3.0"
 E.FIREWALL_IMAGE = "claude-bottle-test/firewall:latest"
-E.UPSTREAM_NETWORK = "claude-bottle-test-upstream"
+-- The upstream test server's container and network.  CLAUDE_BOTTLE_TEST_UPSTREAM
+-- names another pair, so that two e2e runs on one engine never share it.
+E.UPSTREAM = os.getenv("CLAUDE_BOTTLE_TEST_UPSTREAM") or "claude-bottle-test-upstream"
+E.UPSTREAM_NETWORK = E.UPSTREAM
 E.TEST_LABEL = "claude-bottle-test"
 E.CERT_DIR = "/usr/local/share/claude-bottle-test"
 -- Docker's default address pools: the test policy lets pipelock reach the
@@ -106,7 +109,7 @@ end
 -- denied.test. Returns its container id.
 function E.start_upstream()
    local c = E.api()
-   local name = "claude-bottle-test-upstream"
+   local name = E.UPSTREAM
    local info = c:container_inspect(name)
    if info and info.State and info.State.Running then return info.Id end
    if info then c:container_remove(info.Id) end
@@ -124,7 +127,7 @@ end
 
 function E.stop_upstream()
    local c = E.api()
-   c:container_remove("claude-bottle-test-upstream")
+   c:container_remove(E.UPSTREAM)
    c:network_remove(E.UPSTREAM_NETWORK)
 end
 
@@ -132,13 +135,13 @@ end
 function E.connect_upstream(plan)
    local c = E.api()
    return assert(c:call("connect the upstream", "POST", "/networks/" .. E.egress_network(plan) .. "/connect",
-      { json = { Container = "claude-bottle-test-upstream",
+      { json = { Container = E.UPSTREAM,
                  EndpointConfig = { Aliases = { "allowed.test", "denied.test" } } } }))
 end
 
 -- The upstream's address on a bottle's egress network.
 function E.upstream_ip(plan)
-   local info = assert(E.api():container_inspect("claude-bottle-test-upstream"))
+   local info = assert(E.api():container_inspect(E.UPSTREAM))
    local ep = info.NetworkSettings.Networks[E.egress_network(plan)]
    return ep and ep.IPAddress
 end

@@ -74,7 +74,7 @@ function C.setup(opts)
    opts = opts or {}
    local ctx = { c = E.api() }
    local c = ctx.c
-   local info = c:container_inspect("claude-bottle-test-upstream")
+   local info = c:container_inspect(E.UPSTREAM)
    ctx.upstream_was_running = info and info.State and info.State.Running
    E.start_upstream()
    -- The host listener's port is one pipelock may open (egress.ports), so
@@ -98,7 +98,7 @@ function C.setup(opts)
    local net = c:network_inspect(E.internal_network(plan))
    ctx.internal_gateway = net.IPAM and net.IPAM.Config and net.IPAM.Config[1] and net.IPAM.Config[1].Gateway
    ctx.upstream_ip = E.upstream_ip(plan)
-   local up = c:container_inspect("claude-bottle-test-upstream")
+   local up = c:container_inspect(E.UPSTREAM)
    ctx.upstream_own_ip = up.NetworkSettings.Networks[E.UPSTREAM_NETWORK].IPAddress
    ctx.host_v4, ctx.host_v6 = host_addresses()
 
@@ -111,17 +111,17 @@ function C.setup(opts)
    ctx.listener_pid = start_bg(("python3 %s %d %s >/dev/null 2>&1"):format(q(HERE .. "/host_listener.py"), ctx.port,
                                                                             q(ctx.listener_log)))
    assert(wait_for(ctx.listener_log, "ready"), "the host listener did not start")
-   assert(c:archive_put("claude-bottle-test-upstream", "/", tar.pack {
+   assert(c:archive_put(E.UPSTREAM, "/", tar.pack {
       { name = "tmp/claude-bottle-listener.py", data = read(HERE .. "/host_listener.py"), mode = tonumber("644", 8) } }))
    ctx.upstream_log = "/tmp/claude-bottle-listener-" .. core.random_hex(4) .. ".log"
    ctx.upstream_pidfile = ctx.upstream_log .. ".pid"
-   assert(c:exec_detached("claude-bottle-test-upstream", { "sh", "-c",
+   assert(c:exec_detached(E.UPSTREAM, { "sh", "-c",
       ("echo $$ > %s; exec python3 /tmp/claude-bottle-listener.py %d %s"):format(ctx.upstream_pidfile, C.OTHER_PORT,
                                                                                ctx.upstream_log) }, { user = "0" }))
    local deadline = core.monotonic() + 10
    repeat
       core.sleep(0.1)
-      local r = c:exec("claude-bottle-test-upstream", { "cat", ctx.upstream_log })
+      local r = c:exec(E.UPSTREAM, { "cat", ctx.upstream_log })
    until (r and r.stdout:find("ready", 1, true)) or core.monotonic() > deadline
 
    -- a container port published the default way (0.0.0.0 and [::] on the host)
@@ -157,7 +157,7 @@ function C.teardown(ctx)
    if ctx.listener_pid then os.execute("kill " .. ctx.listener_pid .. " 2>/dev/null") end
    if ctx.plan then launch.down({ slug = ctx.plan.slug }, { backend = docker, stage_root = ctx.root }) end
    if ctx.c and ctx.upstream_pidfile then
-      ctx.c:exec("claude-bottle-test-upstream", { "sh", "-c", "kill $(cat " .. ctx.upstream_pidfile .. ")" }, { user = "0" })
+      ctx.c:exec(E.UPSTREAM, { "sh", "-c", "kill $(cat " .. ctx.upstream_pidfile .. ")" }, { user = "0" })
    end
    if not ctx.upstream_was_running then E.stop_upstream() end
    if ctx.root then core.rmtree(ctx.root) end
@@ -330,7 +330,7 @@ function C.run(ctx)
    -- what arrived at the listeners
    core.sleep(0.5)
    local host_got = arrivals(ctx, read(ctx.listener_log))
-   local r = ctx.c:exec("claude-bottle-test-upstream", { "cat", ctx.upstream_log })
+   local r = ctx.c:exec(E.UPSTREAM, { "cat", ctx.upstream_log })
    local upstream_got = arrivals(ctx, r and r.stdout)
    -- (a TCP line ends with the local address, a UDP line holds "to ADDR")
    local function arrived(list, addr, kind)
