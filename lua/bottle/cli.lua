@@ -84,6 +84,21 @@ local function build_parser()
    logs:flag("--follow", "Keep printing new lines.")
    logs:flag("--json", "Print the raw JSON lines.")
 
+   -- live egress changes (bottle.egress_change)
+   for _, kind in ipairs { "allow", "deny" } do
+      local c = backend_opt(p:command(kind, kind == "allow"
+         and "Let a running bottle reach more hosts now, without a restart (the manifest is not changed)."
+         or "Stop a running bottle reaching hosts now, without a restart (the manifest is not changed)."))
+      c:argument("slug", "The bottle's slug (see `list`).")
+      c:argument("host", "Host names, as in egress.allowlist (*.example.com for subdomains)."):args("+")
+      c:option("--policy", "A policy script (repeatable); runs after those in the policies directory.")
+         :count("*")
+      c:flag("--yes", "Do not ask change this bottle's egress now? [y/N].")
+   end
+   local egress = backend_opt(p:command("egress", "Show a running bottle's effective allowlist and passthrough."))
+   egress:argument("slug", "The bottle's slug.")
+   egress:flag("--json", "Print JSON.")
+
    local cleanup = backend_opt(p:command("cleanup", "Find and remove what an interrupted launch left behind."))
    cleanup:flag("--yes", "Remove what was found without asking.")
 
@@ -126,6 +141,15 @@ local function make_plan(args)
    })
    policy.close(policies)
    return table.unpack(results, 1, results.n)
+end
+
+-- The policies a launch would run (the policies directory, then --policy).
+local function load_policies(args)
+   local policy = require "bottle.policy"
+   local paths, perr, pcode = policy.discover(environment())
+   if not paths then return nil, perr, pcode end
+   for _, f in ipairs(args.policy or {}) do paths[#paths + 1] = f end
+   return policy.load(paths)
 end
 
 -- JSON of the plan: the same table, with the YAML and config kept (they
@@ -272,18 +296,36 @@ function commands.list(args)
       io.stdout:write(("%-24s %-16s %-16s %-10s %-6s %s\n"):format(line(b.slug), line(b.agent or "?"),
          line(b.bottle or "?"), line(b.state or "?"), age(b.created), line(table.concat(roles, " "))))
       if b.reason then io.stdout:write(("  %s: %s\n"):format(line(b.state), line(b.reason))) end
+      if b.egress_live then
+         io.stdout:write(("  egress changed live: +%d -%d (`%s egress %s`)\n"):format(b.egress_live.added,
+            b.egress_live.removed, PROG, line(b.slug)))
+      end
    end
    return 0
 end
 
--- One decision-log line made readable: time, event, method, target, reason.
-local function readable(line)
+-- The host a decision-log event is about: its target or url.
+local function event_host(ev)
+   for _, k in ipairs { "target", "url", "host" } do
+      local v = ev[k]
+      if type(v) == "string" then
+         local h = v:match("^%a[%w+.-]*://([^/:?#]+)") or v:match("^([^/:?#%s]+)")
+         if h then return h:lower() end
+      end
+   end
+end
+
+-- One decision-log line made readable: time, event, method, target, reason;
+-- "[allowed live]" when its host was added by `bottle allow`.
+local function readable(line, live)
    local ok, ev = pcall(cjson.decode, line)
    if not ok or type(ev) ~= "table" then return line end
    local parts = { ev.time or "", ev.event or ev.level or "" }
    for _, k in ipairs { "method", "target", "url", "scanner", "reason", "status" } do
       if ev[k] ~= nil and ev[k] ~= cjson.null then parts[#parts + 1] = tostring(ev[k]) end
    end
+   local host = live and event_host(ev)
+   if host and live[host] then parts[#parts + 1] = "[allowed live]" end
    return table.concat(parts, "  ")
 end
 
@@ -291,14 +333,106 @@ function commands.logs(args)
    local backend, err, code = backend_or_fail(args)
    if not backend then return nil, err, code end
    if args.follow then core.signals() end
+   local live
+   local dir = require("bottle.launch").stage_dir(args.slug)
+   local rec = dir and require("bottle.egress_change").load(dir)
+   if rec then live = require("bottle.egress_change").live_hosts(rec) end
    local ok, lerr, lcode = require("bottle.launch").logs(args.slug, {
       backend = backend, follow = args.follow,
       on_line = function(line)
-         io.stdout:write(args.json and sanitize.json(line) or sanitize.line(readable(line)), "\n")
+         io.stdout:write(args.json and sanitize.json(line) or sanitize.line(readable(line, live)), "\n")
          io.stdout:flush()
       end,
    })
    if not ok and lcode ~= "interrupted" then return nil, lerr, lcode end
+   return 0
+end
+
+-- allow / deny: the change built as a launch builds its config, shown,
+-- asked about, applied, proven (or undone).
+local function egress_change_command(kind, args)
+   local egress_change = require "bottle.egress_change"
+   local launch = require "bottle.launch"
+   local dir, derr, dcode = launch.stage_dir(args.slug)
+   if not dir then return nil, derr, dcode end
+   local rec, rerr, rcode = egress_change.load(dir)
+   if not rec then
+      if rcode == "not_found" then
+         return nil, ("no bottle %q with an egress record here (see `%s list`): %s"):format(args.slug, PROG, rerr),
+            "not_found"
+      end
+      return nil, rerr, rcode
+   end
+   local backend, berr, bcode = backend_or_fail(args)
+   if not backend then return nil, berr, bcode end
+   local policies, perr, pcode = load_policies(args)
+   if not policies then return nil, perr, pcode end
+   local results = table.pack(egress_change.build(rec, { [kind] = args.host },
+                                                   { policies = policies, env_names = core.env_names() }))
+   require("bottle.policy").close(policies)
+   local proposal = results[1]
+   if not proposal then return nil, results[2], results[3] end
+
+   io.stderr:write(sanitize.text(egress_change.render(args.slug, proposal)))
+   if egress_change.empty(proposal) then
+      say("nothing to change.")
+      return 0
+   end
+   if not args.yes then
+      if not core.isatty(0) then
+         return nil, "no terminal to ask on: pass --yes to change the egress without the question", "usage"
+      end
+      local yes, qerr = confirm(PROG .. ": change this bottle's egress now? [y/N] ")
+      if yes == nil then return nil, qerr, "usage" end
+      if not yes then
+         say("not changed.")
+         return 1
+      end
+   end
+   local done, aerr, acode = egress_change.apply(backend, args.slug, dir, rec, proposal)
+   if not done then return nil, aerr, acode end
+   say("egress of %s changed: pipelock logged that it loaded the new config (%.2fs).", args.slug, done.seconds)
+   return 0
+end
+
+function commands.allow(args) return egress_change_command("allow", args) end
+function commands.deny(args) return egress_change_command("deny", args) end
+
+function commands.egress(args)
+   local egress_change = require "bottle.egress_change"
+   local dir, derr, dcode = require("bottle.launch").stage_dir(args.slug)
+   if not dir then return nil, derr, dcode end
+   local rec, rerr, rcode = egress_change.load(dir)
+   if not rec then return nil, rerr, rcode end
+   local backend, berr, bcode = backend_or_fail(args)
+   if not backend then return nil, berr, bcode end
+   -- what the sidecar runs, when the backend can read it
+   local running
+   if type(backend.egress_read) == "function" then
+      local cur, cerr, ccode = backend:egress_read(args.slug)
+      if not cur then return nil, cerr, ccode end
+      local cfg, yerr = core.yaml_decode(cur.yaml)
+      if type(cfg) ~= "table" then return nil, "the sidecar's config does not parse: " .. tostring(yerr), "engine" end
+      running = cfg
+   end
+   local view = egress_change.view(rec, running)
+   if args.json then
+      io.stdout:write(sanitize.json(cjson.encode(view)), "\n")
+      return 0
+   end
+   local line = sanitize.line
+   io.stdout:write(("allowlist (%d):\n"):format(#view.allowlist))
+   for _, h in ipairs(view.allowlist) do
+      io.stdout:write("  ", line(h.host), h.live and "  (added live)" or "", "\n")
+   end
+   io.stdout:write(("passthrough (%d, not inspected):\n"):format(#view.passthrough))
+   for _, h in ipairs(view.passthrough) do io.stdout:write("  ", line(h.host), "\n") end
+   if #view.denied > 0 then
+      io.stdout:write("denied live: ", line(table.concat(view.denied, " ")), "\n")
+   end
+   if not view.in_sync then
+      say("note: the sidecar's config is not the one this launcher last wrote; shown is what it runs.")
+   end
    return 0
 end
 

@@ -192,6 +192,11 @@ local function make_stage(run)
    end
    run.teardown:push("stage dir", function() return core.rmtree(dir) end)
    run.state.stage = { dir = dir }
+   -- what a live egress change builds the config from (egress_change.lua)
+   if run.plan.egress_inputs then
+      ok, err, code = require("bottle.egress_change").record(dir, run.plan)
+      if not ok then return nil, named("stage", err), code end
+   end
    return true
 end
 
@@ -351,7 +356,23 @@ end
 -- created, containers} | nil, "list: message", code.
 function L.list(opts)
    check_backend(opts)
-   return call(new_run({}, opts), "list", method(opts.backend, "list"))
+   local bottles, err, code = call(new_run({}, opts), "list", method(opts.backend, "list"))
+   if not bottles then return nil, err, code end
+   -- live egress changes, from each bottle's stage directory
+   local root = resolve_stage_root(opts)
+   for _, b in ipairs(root and bottles or {}) do
+      local rec = valid_slug(b.slug) and require("bottle.egress_change").load(root .. "/" .. b.slug)
+      if rec and #rec.changes > 0 then b.egress_live = require("bottle.egress_change").summary(rec) end
+   end
+   return bottles
+end
+
+--- `L.stage_dir(slug, opts)` → `<stage_root>/<slug>` (which may not exist) | nil, message, code.
+function L.stage_dir(slug, opts)
+   if not valid_slug(slug) then return bad_slug(slug) end
+   local root, err, code = resolve_stage_root(opts or {})
+   if not root then return nil, err, code end
+   return root .. "/" .. slug
 end
 
 local function slug_set(entries)

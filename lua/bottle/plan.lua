@@ -147,6 +147,49 @@ local function final_egress(view0, bottle_steps, cfg0, config_steps, cfg)
    return egress
 end
 
+-- The egress part of a plan, from a resolved bottle: the policies' bottle
+-- hooks, the pipelock config, their config hooks, the check and the YAML.
+-- `up` records what it needs (plan.egress_inputs) so that a live change
+-- (bottle.egress_change) goes through exactly this again.
+-- → {view0, bottle, cfg, yaml, egress, bottle_changes, config_changes} | nil, message, code
+function M.egress_config(bottle, policies, ctx)
+   -- 1. policies shape the bottle
+   local view0 = policy.bottle_view(bottle)
+   local view, bottle_changes, bottle_steps = policy.run_bottle(policies, view0, ctx)
+   if not view then return nil, bottle_changes, "invalid_policy" end
+   bottle = policy.apply_bottle_view(bottle, view)
+   local tls = bottle.egress.tls_interception ~= false
+
+   -- 2. the pipelock config, then the policies' config hooks, then the check
+   local cfg, cerr, ccode = core.pipelock_config(bottle,
+      tls and { ca_cert = M.CA.sidecar_cert, ca_key = M.CA.sidecar_key } or nil)
+   if not cfg then return nil, ("bottle %q: %s"):format(bottle.name, cerr), ccode end
+   local cfg0 = cfg
+   local config_changes, config_steps
+   cfg, config_changes, config_steps = policy.run_config(policies, cfg, ctx)
+   if not cfg then return nil, config_changes, "invalid_policy" end
+   local egress, eerr = final_egress(view0, bottle_steps, cfg0, config_steps, cfg)
+   if not egress then return nil, eerr, "invalid_policy" end
+   local yaml, yerr, ycode = core.pipelock_yaml(cfg)
+   if not yaml then return nil, yerr, ycode end
+   return { view0 = view0, bottle = bottle, cfg = cfg, yaml = yaml, egress = egress,
+            bottle_changes = bottle_changes, config_changes = config_changes }
+end
+
+-- What a live egress change rebuilds the config from: the bottle as the
+-- policies first saw it (its egress as resolved from the manifest, env names
+-- and kinds, the git remotes' policy fields; no value, no identity) and the
+-- context they ran in.  Plain data: `up` keeps it in the stage directory.
+function M.egress_inputs(bottle, view0, ctx)
+   local env = {}
+   for name, kind in pairs(view0.env or {}) do env[#env + 1] = { name = name, kind = kind } end
+   table.sort(env, function(a, b) return a.name < b.name end)
+   return {
+      bottle = { name = bottle.name, egress = bottle.egress, env = env, git = view0.git },
+      ctx = { agent = ctx.agent, bottle = ctx.bottle, backend = ctx.backend, cwd = ctx.cwd },
+   }
+end
+
 -- opts: manifest, agent (name or nil), policies (loaded, may be empty),
 -- options = {backend, cwd, home, env_names, random_hex = fn, pipelock_image, agent_image}
 -- -> plan, extras | nil, message, code
@@ -167,26 +210,14 @@ function M.build(opts)
    local ctx = { agent = agent.name, bottle = bottle.name, backend = backend, cwd = o.cwd,
                  env_names = o.env_names, logs = logs }
 
-   -- 1. policies shape the bottle
-   local view0 = policy.bottle_view(bottle)
-   local view, bottle_changes, bottle_steps = policy.run_bottle(policies, view0, ctx)
-   if not view then return nil, bottle_changes, "invalid_policy" end
-   bottle = policy.apply_bottle_view(bottle, view)
-   local tls = bottle.egress.tls_interception ~= false
-
-   -- 2. the pipelock config, then the policies' config hooks, then the check
-   local cfg, cerr, ccode = core.pipelock_config(bottle,
-      tls and { ca_cert = M.CA.sidecar_cert, ca_key = M.CA.sidecar_key } or nil)
-   if not cfg then return nil, ("bottle %q: %s"):format(bottle.name, cerr), ccode end
-   local cfg0 = cfg
-   local config_changes, config_steps
-   cfg, config_changes, config_steps = policy.run_config(policies, cfg, ctx)
-   if not cfg then return nil, config_changes, "invalid_policy" end
-   local egress, eerr = final_egress(view0, bottle_steps, cfg0, config_steps, cfg)
-   if not egress then return nil, eerr, "invalid_policy" end
-   tls = egress.tls_interception
-   local yaml, yerr, ycode = core.pipelock_yaml(cfg)
-   if not yaml then return nil, yerr, ycode end
+   -- 1-2. the policies, the pipelock config, the check
+   local eg, eerr, ecode = M.egress_config(bottle, policies, ctx)
+   if not eg then return nil, eerr, ecode end
+   local inputs = M.egress_inputs(bottle, eg.view0, ctx)
+   local cfg, yaml, egress = eg.cfg, eg.yaml, eg.egress
+   bottle = eg.bottle
+   local tls = egress.tls_interception
+   local bottle_changes, config_changes = eg.bottle_changes, eg.config_changes
 
    local skills, serr, scode = skills_for(agent, o.home or os.getenv("HOME") or "/")
    if not skills then return nil, serr, scode end
@@ -267,6 +298,7 @@ function M.build(opts)
                      agent_cert = M.CA.agent_cert } or nil,
       pipelock = { config_path = M.PIPELOCK_CONFIG_PATH, yaml = yaml, config = cfg },
       egress = egress,
+      egress_inputs = inputs,
       prompt = prompt,
       skills = skills,
       git = git,

@@ -7,6 +7,8 @@ local B = {}
 
 -- Every function a backend must provide, in the order launch uses them.
 B.INTERFACE = { "prepare", "up", "provision", "attach", "down", "list", "cleanup", "doctor", "logs" }
+-- Functions a backend may provide: live egress changes (bottle.egress_change).
+B.OPTIONAL = { "egress_read", "egress_apply" }
 
 -- Known backends by name.  A name is looked up here, never turned into a
 -- module path, so `--backend` cannot load an arbitrary module.

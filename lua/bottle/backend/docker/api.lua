@@ -208,16 +208,23 @@ function Client:container_remove(id)
    return nil, msg, code
 end
 
+-- Sends `signal` ("SIGHUP", ...) to the container's main process.
+function Client:container_kill(id, signal)
+   return self:call("signal " .. signal .. " to container " .. id, "POST", "/containers/" .. id .. "/kill",
+                    { query = { signal = signal } })
+end
+
 function Client:container_list(filters)
    return self:call("list containers", "GET", "/containers/json", { query = { all = true, filters = filters } })
 end
 
 -- logs(id, opts) → stdout, stderr (whole, demultiplexed), or with opts.on_frame
--- streams frames to on_frame(stream_name, payload). opts: tail, follow, stdout, stderr.
+-- streams frames to on_frame(stream_name, payload). opts: tail, follow, stdout, stderr,
+-- since (a UNIX time: only lines logged from then on).
 function Client:container_logs(id, opts)
    opts = opts or {}
    local q = { stdout = opts.stdout ~= false, stderr = opts.stderr ~= false,
-               follow = opts.follow or false, tail = opts.tail or "all" }
+               follow = opts.follow or false, tail = opts.tail or "all", since = opts.since }
    if opts.on_frame then
       local feed = stream.demuxer(opts.on_frame)
       local ok, msg, code = self:call("logs of " .. id, "GET", "/containers/" .. id .. "/logs",

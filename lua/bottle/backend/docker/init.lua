@@ -542,6 +542,24 @@ function Docker:logs(slug, opts)
    return true
 end
 
+---------------------------------------------------------------------------
+-- live egress changes (egress_live.lua)
+
+-- egress_read(slug) → {yaml, sha256}: the config the running sidecar has.
+function Docker:egress_read(slug)
+   local c, msg, code = self:api()
+   if not c then return nil, msg, code end
+   return require("bottle.backend.docker.egress_live").read(c, slug)
+end
+
+-- egress_apply(slug, yaml, opts) → {sha256, seconds} once pipelock logged
+-- that it loaded these bytes; nil, message, "reload_refused" | "timeout"...
+function Docker:egress_apply(slug, yaml, opts)
+   local c, msg, code = self:api()
+   if not c then return nil, msg, code end
+   return require("bottle.backend.docker.egress_live").apply(c, slug, yaml, opts)
+end
+
 M.version_at_least = version_at_least
 M.attach_argv = Docker.attach_argv
 M._json = cjson
