@@ -278,7 +278,12 @@ function M.apply(backend, slug, stage_dir, rec, p, opts)
    local done
    done, err, code = backend:egress_apply(slug, M.stamped(p.yaml), opts)
    if not done then
-      local back, berr = backend:egress_apply(slug, M.stamped(old.yaml), opts)
+      -- the old bytes back; pipelock may still log refusals of the new
+      -- ones (it reloads on the write and on the signal), so only the proof
+      -- that it loaded the old bytes counts
+      local back_opts = { ignore_refusals = true }
+      for k, v in pairs(opts) do back_opts[k] = v end
+      local back, berr = backend:egress_apply(slug, M.stamped(old.yaml), back_opts)
       if back then
          return nil, ("%s; the old config is in force again (pipelock reloaded it)"):format(err), code
       end

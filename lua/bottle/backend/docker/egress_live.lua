@@ -82,7 +82,8 @@ end
 --- apply(c, slug, yaml [, opts]) → {sha256, seconds} | nil, message, code.
 -- Writes `yaml` as the sidecar's config, sends SIGHUP and waits (at most
 -- opts.timeout seconds) for pipelock to log that it loaded exactly these
--- bytes. code "reload_refused" when pipelock says it kept its old config,
+-- bytes. code "reload_refused" when pipelock says it kept its old config
+-- (unless opts.ignore_refusals: a restore waits for its proof alone),
 -- "timeout" when it said nothing in time. The caller restores.
 function M.apply(c, slug, yaml, opts)
    opts = opts or {}
@@ -108,7 +109,7 @@ function M.apply(c, slug, yaml, opts)
       if out then
          local took, refused = M.reload_events(out, err)
          if took[want] then return { sha256 = want, seconds = core.monotonic() - started } end
-         if #refused > #before then
+         if #refused > #before and not opts.ignore_refusals then
             return nil, "pipelock refused the new config and kept its old one: " .. refused[#refused],
                "reload_refused"
          end
