@@ -73,8 +73,12 @@ local function ours_up()
    return out:match("([%w-]+)%s*$")
 end
 
+-- → {find, containers, networks, stage}: where `down` says its time went
 local function ours_down(slug)
-   must(BOTTLE .. " down " .. q(slug) .. " 2>/dev/null")
+   local out = must((BOTTLE:gsub("&& env ", "&& env BOTTLE_TIMINGS=1 ", 1)) .. " down " .. q(slug))
+   local t = {}
+   for k, v in out:gmatch("(%a+)=([%d.]+)") do t[k] = tonumber(v) end
+   return t
 end
 
 -- The docker CLI sequence for the same topology and walls: network create
@@ -138,22 +142,39 @@ local function cli_up(n)
    return { net = net, egress = egress, pl = pl, ag = ag, ca = ca }
 end
 
+-- → {containers, networks, stage}: the seconds of each command
 local function cli_down(t)
-   must("docker rm -f " .. t.ag .. " " .. t.pl .. " >/dev/null")
-   must("docker network rm " .. t.net .. " " .. t.egress .. " >/dev/null")
-   must("rm -rf " .. q(t.ca))
+   return {
+      containers = timed(function() must("docker rm -f " .. t.ag .. " " .. t.pl .. " >/dev/null") end),
+      networks = timed(function() must("docker network rm " .. t.net .. " " .. t.egress .. " >/dev/null") end),
+      stage = timed(function() must("rm -rf " .. q(t.ca)) end),
+   }
 end
 
 local results = { ours_up = {}, ours_down = {}, cli_up = {}, cli_down = {} }
+-- the breakdowns of `down`, per part
+local parts = { ours = {}, cli = {} }
+local function keep(side, t)
+   for k, v in pairs(t) do
+      parts[side][k] = parts[side][k] or {}
+      table.insert(parts[side][k], v)
+   end
+end
 local ok, err = pcall(function()
    for i = 0, RUNS do
       local t_up, slug = timed(ours_up)
-      local t_down = timed(function() ours_down(slug) end)
+      local t_down, ours_parts = timed(function() return ours_down(slug) end)
       local c_up, topo = timed(function() return cli_up(i) end)
-      local c_down = timed(function() cli_down(topo) end)
+      local c_down, cli_parts = timed(function() return cli_down(topo) end)
       if i > 0 then   -- run 0 warms caches
          table.insert(results.ours_up, t_up); table.insert(results.ours_down, t_down)
          table.insert(results.cli_up, c_up); table.insert(results.cli_down, c_down)
+         -- the rest of the wall time: process start, the label queries' client side
+         ours_parts.overhead = t_down - (ours_parts.find or 0) - (ours_parts.containers or 0)
+            - (ours_parts.networks or 0) - (ours_parts.stage or 0)
+         ours_parts.engine = (ours_parts.containers or 0) + (ours_parts.networks or 0)
+         cli_parts.engine = cli_parts.containers + cli_parts.networks
+         keep("ours", ours_parts); keep("cli", cli_parts)
       end
       io.stderr:write(("run %d%s: up %.2fs down %.2fs | cli up %.2fs down %.2fs\n")
          :format(i, i == 0 and " (warm-up)" or "", t_up, t_down, c_up, c_down))
@@ -172,3 +193,21 @@ print(("bench-up: %d runs, images %s + %s"):format(RUNS, PIPELOCK, AGENT))
 print(("%-22s %10s %10s %8s %8s"):format("", "bottle", "docker CLI", "ratio", "target"))
 print(("%-22s %9.2fs %9.2fs %7.2fx %7s"):format("up (median, to ready)", mu, cu, mu / cu, "<=0.50x"))
 print(("%-22s %9.2fs %9.2fs %7.2fx %7s"):format("down (median)", md, cd, md / cd, "<=0.50x"))
+-- Where `down`'s time goes.  "engine" is the removal calls alone (all
+-- containers at once with force, then all networks at once): the floor no
+-- client can go under on this engine.
+print("")
+print(("%-34s %10s %10s"):format("down, median seconds per part", "bottle", "docker CLI"))
+local function m(side, k) return parts[side][k] and median(parts[side][k]) end
+local function cell(v) return v and ("%9.3fs"):format(v) or ("%10s"):format("-") end
+for _, k in ipairs { "find", "containers", "networks", "stage", "overhead", "engine" } do
+   local label = ({ find = "find by label", containers = "containers (rm -f)", networks = "networks (rm)",
+                    stage = "stage directory", overhead = "process, client", engine = "engine: containers + networks" })[k]
+   print(("%-34s %s %s"):format(label, cell(m("ours", k)), cell(m("cli", k))))
+end
+local floor = m("ours", "engine")
+if floor then
+   print(("%-34s %9.2fx (engine floor / CLI down; the target 0.50x is below it when this exceeds 0.50)")
+      :format("floor ratio", floor / cd))
+end
+

@@ -262,6 +262,14 @@ function commands.down(args)
    local removed, derr, dcode = launch.down(args.all and { all = true } or { slug = args.slug }, { backend = backend })
    if not removed then return nil, derr, dcode end
    for _, slug in ipairs(removed.slugs or removed) do say("removed %s", slug) end
+   -- where the time went, for `make bench-up`
+   if os.getenv("BOTTLE_TIMINGS") and removed.timings then
+      local parts = {}
+      for _, k in ipairs { "find", "containers", "networks", "stage" } do
+         if removed.timings[k] then parts[#parts + 1] = ("%s=%.4f"):format(k, removed.timings[k]) end
+      end
+      say("down timings: %s", table.concat(parts, " "))
+   end
    return 0
 end
 

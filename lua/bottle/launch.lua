@@ -307,7 +307,8 @@ end
 ---------------------------------------------------------------------------
 -- The other commands: thin calls to the backend, plus the stage dirs.
 
---- `L.down(target, opts)` → {slugs = {...}, stage_dirs = {...}} | nil, message, code.
+--- `L.down(target, opts)` → {slugs = {...}, stage_dirs = {...}, timings = {...}} | nil, message, code.
+-- timings: the backend's (docker: find, containers, networks) and stage, in seconds.
 -- target = {slug = "..."} or {all = true}.  The backend removes the
 -- resources and returns the slugs it removed; then their stage dirs go.
 function L.down(target, opts)
@@ -320,12 +321,14 @@ function L.down(target, opts)
    if not root then return nil, named("down", err), code end
 
    local run = new_run({}, opts)
-   local removed
+   local removed, timings
    removed, err, code = call(run, "down", method(opts.backend, "down"), target.all and { all = true } or { slug = target.slug })
    if not removed then
       if code ~= "not_found" then return nil, err, code end
       removed = {}
    end
+   -- a backend may say where its time went (a table after the slugs)
+   timings = type(err) == "table" and err or {}
    if removed == true then removed = { target.slug } end
 
    local slugs, seen = {}, {}
@@ -333,6 +336,7 @@ function L.down(target, opts)
       if valid_slug(s) and not seen[s] then seen[s] = true; slugs[#slugs + 1] = s end
    end
    local dirs = {}
+   local stage_t0 = core.monotonic()
    local candidates = { table.unpack(slugs) }
    if target.slug and not seen[target.slug] then candidates[#candidates + 1] = target.slug end
    for _, s in ipairs(candidates) do
@@ -349,7 +353,8 @@ function L.down(target, opts)
       return nil, ("down: no bottle %q (see `bottle list`)"):format(target.slug), "not_found"
    end
    table.sort(slugs)
-   return { slugs = slugs, stage_dirs = dirs }
+   timings.stage = core.monotonic() - stage_t0
+   return { slugs = slugs, stage_dirs = dirs, timings = timings }
 end
 
 --- `L.list(opts)` → the backend's array of {slug, agent, bottle, state,

@@ -306,11 +306,14 @@ end
 ---------------------------------------------------------------------------
 -- down, list, cleanup: found by label.
 
+-- → slugs, timings ({find, containers, networks} in seconds)
 function Docker:down(target)
    local c, msg, code = self:api()
    if not c then return nil, msg, code end
    local found
+   local t0 = core.monotonic()
    found, msg, code = resources.find(c, not target.all and target.slug or nil)
+   local timings = { find = core.monotonic() - t0 }
    if not found then return unreachable(msg, code) end
    local slugs, seen = {}, {}
    for _, kind in ipairs { "containers", "networks" } do
@@ -323,9 +326,9 @@ function Docker:down(target)
       return nil, ("no bottle %q (see `bottle list`)"):format(target.slug), "not_found"
    end
    local ok
-   ok, msg, code = resources.remove(c, found)
+   ok, msg, code = resources.remove(c, found, timings)
    if not ok then return nil, msg, code end
-   return slugs
+   return slugs, timings
 end
 
 -- Groups found resources by slug.

@@ -1,6 +1,8 @@
 -- The labels every resource of a bottle carries, and finding and removing
 -- resources by those labels (never by name prefix): what `down`, `list` and
 -- `cleanup` work from, and what a teardown entry checks before it removes.
+local core = require "bottle.core"
+
 local M = {}
 
 M.LABEL = "claude-bottle"
@@ -154,9 +156,11 @@ function M.find(api, slug)
    return found
 end
 
--- remove(api, found) → true | nil, message, code: every container (at once),
--- then every network (at once). Each failure is reported; none stops the rest.
-function M.remove(api, found)
+-- remove(api, found [, timings]) → true | nil, message, code: every container
+-- (at once, with force: the engine kills and removes in one call, so there is
+-- no stop to wait for), then every network (at once). Each failure is
+-- reported; none stops the rest. `timings` gets the seconds each batch took.
+function M.remove(api, found, timings)
    local problems = {}
    local function batch(items, method, query)
       if #items == 0 then return end
@@ -170,8 +174,13 @@ function M.remove(api, found)
          items[i].removed = r[1] ~= nil or r[3] == "not_found"
       end
    end
+   local t0 = core.monotonic()
    batch(found.containers, "container", { force = true, v = true })
+   local t1 = core.monotonic()
    batch(found.networks, "network")
+   if timings then
+      timings.containers, timings.networks = t1 - t0, core.monotonic() - t1
+   end
    -- A network that still has endpoints (a container outside the bottle was
    -- connected to it): disconnect them and try again.
    if #problems > 0 then
