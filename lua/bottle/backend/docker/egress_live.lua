@@ -26,10 +26,14 @@ M.POLL_INTERVAL = 0.1
 
 local MODE_600 = tonumber("600", 8)
 
--- The running sidecar of bottle `slug` → its container entry.
-local function sidecar(c, slug)
-   local found, msg, code = resources.find(c, slug)
-   if not found then return nil, msg, code end
+-- The running sidecar of bottle `slug` → its container entry.  `found`:
+-- what resources.find gave (the caller words an unreachable engine).
+local function sidecar(c, slug, found)
+   local msg, code
+   if not found then
+      found, msg, code = resources.find(c, slug)
+      if not found then return nil, msg, code end
+   end
    for _, ctr in ipairs(found.containers) do
       if ctr.role == "pipelock" then
          if ctr.state ~= "running" then
@@ -42,9 +46,9 @@ local function sidecar(c, slug)
    return nil, ("no pipelock sidecar for bottle %q (see `bottle list`)"):format(slug), "not_found"
 end
 
---- read(c, slug) → {yaml = the config file's bytes, sha256} | nil, message, code
-function M.read(c, slug)
-   local ctr, msg, code = sidecar(c, slug)
+--- read(c, slug [, found]) → {yaml = the config file's bytes, sha256} | nil, message, code
+function M.read(c, slug, found)
+   local ctr, msg, code = sidecar(c, slug, found)
    if not ctr then return nil, msg, code end
    local stream
    stream, msg, code = c:archive_get(ctr.id, M.CONFIG_PATH)
@@ -79,15 +83,15 @@ function M.reload_events(stdout, stderr)
    return took, refused
 end
 
---- apply(c, slug, yaml [, opts]) → {sha256, seconds} | nil, message, code.
+--- apply(c, slug, yaml [, opts [, found]]) → {sha256, seconds} | nil, message, code.
 -- Writes `yaml` as the sidecar's config, sends SIGHUP and waits (at most
 -- opts.timeout seconds) for pipelock to log that it loaded exactly these
 -- bytes. code "reload_refused" when pipelock says it kept its old config
 -- (unless opts.ignore_refusals: a restore waits for its proof alone),
 -- "timeout" when it said nothing in time. The caller restores.
-function M.apply(c, slug, yaml, opts)
+function M.apply(c, slug, yaml, opts, found)
    opts = opts or {}
-   local ctr, msg, code = sidecar(c, slug)
+   local ctr, msg, code = sidecar(c, slug, found)
    if not ctr then return nil, msg, code end
    local want = sha256.hex(yaml)
    local started = core.monotonic()

@@ -552,7 +552,10 @@ end
 function Docker:egress_read(slug)
    local c, msg, code = self:api()
    if not c then return nil, msg, code end
-   return require("bottle.backend.docker.egress_live").read(c, slug)
+   local found
+   found, msg, code = resources.find(c, slug)
+   if not found then return unreachable(msg, code) end
+   return require("bottle.backend.docker.egress_live").read(c, slug, found)
 end
 
 -- egress_apply(slug, yaml, opts) → {sha256, seconds} once pipelock logged
@@ -560,7 +563,10 @@ end
 function Docker:egress_apply(slug, yaml, opts)
    local c, msg, code = self:api()
    if not c then return nil, msg, code end
-   return require("bottle.backend.docker.egress_live").apply(c, slug, yaml, opts)
+   local found
+   found, msg, code = resources.find(c, slug)
+   if not found then return unreachable(msg, code) end
+   return require("bottle.backend.docker.egress_live").apply(c, slug, yaml, opts, found)
 end
 
 M.version_at_least = version_at_least
