@@ -357,13 +357,9 @@ function commands.logs(args)
 end
 
 -- allow / deny: the change built as a launch builds its config, shown,
--- asked about, applied, proven (or undone).
-local function egress_change_command(kind, args)
+-- asked about, applied, proven (or undone), under the bottle's lock.
+local function egress_change_locked(kind, args, dir, rec, rerr, rcode)
    local egress_change = require "bottle.egress_change"
-   local launch = require "bottle.launch"
-   local dir, derr, dcode = launch.stage_dir(args.slug)
-   if not dir then return nil, derr, dcode end
-   local rec, rerr, rcode = egress_change.load(dir)
    if not rec then
       if rcode == "not_found" then
          return nil, ("no bottle %q with an egress record here (see `%s list`): %s"):format(args.slug, PROG, rerr),
@@ -401,6 +397,24 @@ local function egress_change_command(kind, args)
    if not done then return nil, aerr, acode end
    say("egress of %s changed: pipelock logged that it loaded the new config (%.2fs).", args.slug, done.seconds)
    return 0
+end
+
+local function egress_change_command(kind, args)
+   local egress_change = require "bottle.egress_change"
+   local launch = require "bottle.launch"
+   local dir, derr, dcode = launch.stage_dir(args.slug)
+   if not dir then return nil, derr, dcode end
+   local rec, rerr, rcode = egress_change.load(dir)
+   local unlock
+   if rec then
+      unlock, rerr, rcode = egress_change.lock(dir)
+      if not unlock then return nil, rerr, rcode end
+      -- read again under the lock: a change that just ended wrote it
+      rec, rerr, rcode = egress_change.load(dir)
+   end
+   local results = table.pack(egress_change_locked(kind, args, dir, rec, rerr, rcode))
+   if unlock then unlock() end
+   return table.unpack(results, 1, results.n)
 end
 
 function commands.allow(args) return egress_change_command("allow", args) end

@@ -105,6 +105,28 @@ function M.load(stage_dir)
    return rec
 end
 
+--- M.lock(stage_dir) → unlock() | nil, message, "busy": one change at a time
+-- per bottle (two at once would each restore the other's config).  The lock
+-- file names its process; one whose process is gone is taken over.
+function M.lock(stage_dir)
+   local path = stage_dir .. "/egress.lock"
+   local stat = io.open("/proc/self/stat", "r")
+   local me = stat and stat:read("l"):match("^(%d+)") or "0"
+   if stat then stat:close() end
+   for _ = 1, 2 do
+      if core.write_file(path, me, MODE_600) then
+         return function() core.rmtree(path) end
+      end
+      local holder = core.read_file(path, { max_bytes = 64, within = stage_dir, follow = false })
+      local pid = tostring(holder or ""):match("^(%d+)$")
+      if pid and core.stat("/proc/" .. pid) then
+         return nil, ("another egress change of this bottle is under way (process %s)"):format(pid), "busy"
+      end
+      core.rmtree(path)
+   end
+   return nil, "cannot take the lock " .. path, "busy"
+end
+
 --- M.summary(rec) → {added = n, removed = n, changes = n} for `list`.
 function M.summary(rec)
    return { added = #rec.live.allowed, removed = #rec.live.denied, changes = #rec.changes }
