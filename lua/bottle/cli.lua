@@ -263,10 +263,11 @@ function commands.down(args)
    if not removed then return nil, derr, dcode end
    for _, slug in ipairs(removed.slugs or removed) do say("removed %s", slug) end
    -- where the time went, for `make bench-up`
-   if os.getenv("BOTTLE_TIMINGS") and removed.timings then
+   local timings = type(derr) == "table" and derr
+   if os.getenv("BOTTLE_TIMINGS") and timings then
       local parts = {}
       for _, k in ipairs { "find", "containers", "networks", "stage" } do
-         if removed.timings[k] then parts[#parts + 1] = ("%s=%.4f"):format(k, removed.timings[k]) end
+         if timings[k] then parts[#parts + 1] = ("%s=%.4f"):format(k, timings[k]) end
       end
       say("down timings: %s", table.concat(parts, " "))
    end

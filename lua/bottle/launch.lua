@@ -307,7 +307,7 @@ end
 ---------------------------------------------------------------------------
 -- The other commands: thin calls to the backend, plus the stage dirs.
 
---- `L.down(target, opts)` → {slugs = {...}, stage_dirs = {...}, timings = {...}} | nil, message, code.
+--- `L.down(target, opts)` → {slugs = {...}, stage_dirs = {...}}, timings | nil, message, code.
 -- timings: the backend's (docker: find, containers, networks) and stage, in seconds.
 -- target = {slug = "..."} or {all = true}.  The backend removes the
 -- resources and returns the slugs it removed; then their stage dirs go.
@@ -354,7 +354,7 @@ function L.down(target, opts)
    end
    table.sort(slugs)
    timings.stage = core.monotonic() - stage_t0
-   return { slugs = slugs, stage_dirs = dirs, timings = timings }
+   return { slugs = slugs, stage_dirs = dirs }, timings
 end
 
 --- `L.list(opts)` → the backend's array of {slug, agent, bottle, state,
