@@ -23,7 +23,7 @@ LIBFLAG ?= -shared
 SRCS = csrc/util.c csrc/core.c csrc/allowlist.c csrc/pipelock.c csrc/pipelock_check.c csrc/pipelock_rules.c \
        csrc/pipelock_invariants.c csrc/pipelock_inspection.c \
        csrc/pipelock_patterns.c \
-       csrc/yaml_scalar.c csrc/yaml_decode.c csrc/yaml_encode.c csrc/http.c csrc/sys.c csrc/child.c csrc/limits.c \
+       csrc/yaml_scalar.c csrc/yaml_decode.c csrc/yaml_encode.c csrc/http.c csrc/upgrade.c csrc/sys.c csrc/child.c csrc/limits.c \
        csrc/re2_syntax.c csrc/file_read.c
 HDRS = $(wildcard csrc/*.h)
 CORE = build/bottle/core.so
