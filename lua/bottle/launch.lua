@@ -240,7 +240,8 @@ local UP_STEPS = {
 
 --- `L.up(plan, opts)` → result | nil, message, code.
 -- opts: backend (an instance from backend.new, required), secrets ({NAME =
--- value}), credentials ({ROUTE = value}, for the credential proxy), literals ({ {name, value} }, handed to the backend in the state),
+-- value}), literals ({ {name, value} }, handed to the backend in the state),
+-- credentials ({ROUTE = value}, the credential proxy's, in memory only),
 -- identities ({name = path}), detach, progress
 -- (progress(step, fn, ...)), stage_root, log (log(line)), signals (install
 -- SIGINT/SIGTERM handlers), and for unit specs signal_pending/signal_clear/

@@ -110,9 +110,10 @@ function M.rows(plan, logs, found)
    if plan.resources then
       add("resources", "agent: " .. limits.text(plan.resources.agent))
       local side = {}
-      for _, role in ipairs { "pipelock", "git-gate" } do
+      for _, role in ipairs { "pipelock", "git-gate", "cred-proxy" } do
          local l = plan.resources[role]
-         if l and (role ~= "git-gate" or #plan.git > 0) then
+         if l and (role ~= "git-gate" or #plan.git > 0)
+            and (role ~= "cred-proxy" or #(plan.credentials or {}) > 0) then
             side[#side + 1] = ("%s: memory %s, pids %d"):format(role, limits.size_text(l.memory), l.pids)
          end
       end

@@ -5,11 +5,10 @@
 local check = require "bottle.manifest.check"
 local cred_proxy = require "bottle.cred_proxy"
 local schema = require "bottle.schema"
-local seq, quote, is_map, describe, fail, at_key, join, keys_in_order, check_keys, want_string, want_list,
+local seq, quote, is_map, describe, fail, at_key, join, check_keys, want_string, want_list,
    has_control, check_host =
    check.seq, check.quote, check.is_map, check.describe, check.fail, check.at_key, check.join,
-   check.keys_in_order, check.check_keys, check.want_string, check.want_list, check.has_control,
-   check.check_host
+   check.check_keys, check.want_string, check.want_list, check.has_control, check.check_host
 
 local M = {}
 
@@ -116,8 +115,5 @@ function M.check(ctx, bottle, path)
    end
    return out
 end
-
--- Names in the order the manifest's messages use.
-M.keys_in_order = keys_in_order
 
 return M
