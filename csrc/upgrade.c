@@ -250,32 +250,6 @@ l_close_write (lua_State *L)
    return 1;
 }
 
-/* conn:wait_eof(timeout_ms) -> bytes the peer sent until it closed (at most
- * 64 KiB kept) | nil, message, code ("timeout"). */
-static int
-l_wait_eof (lua_State *L)
-{
-   upgrade_t *u = check_open (L);
-   double deadline = now_ms () + (double) luaL_checkinteger (L, 2);
-   luaL_Buffer b;
-   size_t kept = 0;
-   char buf[4096];
-   luaL_buffinit (L, &b);
-   for (;;) {
-      long n = recv_some (L, u, buf, sizeof buf, deadline);
-      if (n < 0)
-         return 3;
-      if (n == 0)
-         break;
-      if (kept < 65536) {
-         luaL_addlstring (&b, buf, (size_t) n);
-         kept += (size_t) n;
-      }
-   }
-   luaL_pushresult (&b);
-   return 1;
-}
-
 static int
 l_close (lua_State *L)
 {
@@ -289,7 +263,6 @@ bc_upgrade_open (lua_State *L)
    static const luaL_Reg methods[] = {
       { "send", l_send },
       { "close_write", l_close_write },
-      { "wait_eof", l_wait_eof },
       { "close", l_close },
       { NULL, NULL }
    };

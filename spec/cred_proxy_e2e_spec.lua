@@ -37,7 +37,10 @@ local ROUTES = {
    { name = "api", upstream = "https://allowed.test", scheme = "Bearer", value = "${E2E_CRED_API}",
      env = "E2E_API_URL" },
    { name = "keyed", upstream = "https://allowed.test", header = "X-Api-Key", value = "${E2E_CRED_KEYED}" },
+   -- the built-in route, pointed at the test upstream: an OAuth token
+   { name = "anthropic", upstream = "https://allowed.test", value = "${E2E_OAUTH_TOKEN}" },
 }
+local USER_OAUTH = MARK .. "-oauth"
 
 describe("the credential proxy #e2e", function()
    local plan, result, stage_root, ps_seen
@@ -77,7 +80,8 @@ describe("the credential proxy #e2e", function()
       end
       local msg
       result, msg = launch.up(plan, { backend = docker, detach = true, stage_root = stage_root, progress = progress,
-                                      credentials = { api = USER_SECRET, keyed = USER_KEY } })
+                                      credentials = { api = USER_SECRET, keyed = USER_KEY,
+                                                      anthropic = USER_OAUTH } })
       assert(result, msg)
       E.connect_recorder(plan, "allowed.test")
    end)
@@ -106,6 +110,27 @@ describe("the credential proxy #e2e", function()
       end
       assert.equal(plan.names.cred_proxy, listed.containers["cred-proxy"])
       assert.equal("running", listed.state)
+   end)
+
+   it("points Claude Code at the anthropic route, ready to work, with a placeholder credential", function()
+      if skip() then return end
+      local env = E.exec(plan, { "env" }).stdout
+      assert.matches("\nANTHROPIC_BASE_URL=" .. plan.cred_proxy.url:gsub("%p", "%%%0") .. "/anthropic\n", "\n" .. env)
+      assert.matches("\nCLAUDE_CODE_OAUTH_TOKEN=claude%-bottle%-placeholder%-credential\n", "\n" .. env)
+      local settings = cjson.decode(E.exec(plan, { "cat", "/home/node/.claude.json" }).stdout)
+      assert.is_true(settings.hasCompletedOnboarding)
+      assert.is_true(settings.bypassPermissionsModeAccepted)
+      assert.equal(1, #settings.customApiKeyResponses.approved)
+      -- what Claude Code sends with that placeholder arrives with the user's token and the oauth beta
+      local r = curl { url("anthropic", "/v1/messages"), "-d", "{}",
+                       "-H", "Authorization: Bearer claude-bottle-placeholder-credential",
+                       "-H", "anthropic-beta: fine-grained-tool-streaming-2025-05-14" }
+      assert.equal(200, r.status, r.stderr)
+      local rec = last_record()
+      assert.same({ "Bearer " .. USER_OAUTH }, rec.headers.authorization)
+      assert.same({ "fine-grained-tool-streaming-2025-05-14,oauth-2025-04-20" }, rec.headers["anthropic-beta"])
+      r = curl { url("anthropic", "/v1/models"), "-H", "anthropic-beta: oauth-2025-04-20" }
+      assert.same({ "oauth-2025-04-20" }, last_record().headers["anthropic-beta"])
    end)
 
    it("sends the agent's request upstream with the user's credential, byte for byte", function()

@@ -76,7 +76,7 @@ local function last_logs(api, id)
    return text ~= "" and text or "(no output)"
 end
 
---- `write_stdin(api, id, data)` → true | nil, message, code: the engine's
+--- `write_stdin(api, id, start, data)` → true | nil, message, code: the engine's
 -- attach stream to the container's stdin (opened before the start, as
 -- `docker run -i` does), `data` written, then closed so the entrypoint sees
 -- end of file.  `start` is called between the attach and the write.
@@ -95,9 +95,10 @@ function M.write_stdin(api, id, start, data)
    end
    local ok, msg, code = start()
    if ok then ok, msg, code = conn:send(data, 10000) end
+   -- end of file for the entrypoint's `cat`.  Not waited for: with
+   -- StdinOnce the engine may hold the stream until the container stops;
+   -- the readiness check below shows that the file arrived.
    if ok then ok, msg, code = conn:close_write() end
-   -- the engine closes the stream once the container's stdin is closed
-   if ok then ok, msg, code = conn:wait_eof(10000) end
    conn:close()
    if not ok then return nil, "writing the credentials to the proxy's stdin: " .. tostring(msg), code end
    return true
