@@ -130,6 +130,7 @@ describe("the credential proxy #e2e", function()
       assert.same({ "Bearer " .. USER_OAUTH }, rec.headers.authorization)
       assert.same({ "fine-grained-tool-streaming-2025-05-14,oauth-2025-04-20" }, rec.headers["anthropic-beta"])
       r = curl { url("anthropic", "/v1/models"), "-H", "anthropic-beta: oauth-2025-04-20" }
+      assert.equal(200, r.status, r.stderr)
       assert.same({ "oauth-2025-04-20" }, last_record().headers["anthropic-beta"])
    end)
 
