@@ -225,8 +225,11 @@ function M.config(routes, opts)
 end
 
 -- The sidecar's entrypoint: a fixed shell file beside this module
--- (lua/bottle/cred_proxy/entrypoint.sh, installed with the rock and linted).
-M.ENTRYPOINT_SCRIPT = require("bottle.shipped").read("bottle.cred_proxy", "entrypoint.sh")
+-- (lua/bottle/cred_proxy/entrypoint.sh, installed with the rock and linted),
+-- read when a backend needs it (the manifest's checks load this module too).
+function M.entrypoint_script()
+   return require("bottle.shipped").read("bottle.cred_proxy", "entrypoint.sh")
+end
 
 --- The agent's side of the routes: the proxy's base URL and, per route,
 -- the variables that point Claude Code (or the route's `env`) at it.

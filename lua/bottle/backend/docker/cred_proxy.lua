@@ -65,7 +65,7 @@ function M.files(state)
       { name = dir, type = "dir", mode = MODE_755, uid = 0, gid = 0 },
       { name = dir .. "/nginx.conf", mode = MODE_644, uid = 0, gid = 0,
         data = cred_proxy.config(state.plan.credentials, { resolver = M.RESOLVER }) },
-      { name = dir .. "/entrypoint.sh", mode = MODE_644, uid = 0, gid = 0, data = cred_proxy.ENTRYPOINT_SCRIPT },
+      { name = dir .. "/entrypoint.sh", mode = MODE_644, uid = 0, gid = 0, data = cred_proxy.entrypoint_script() },
    }
 end
 
