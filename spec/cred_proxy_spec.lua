@@ -225,6 +225,8 @@ agents:
          assert.equal("http://claude-bottle-cred-proxy-claude-abc123:9099/github", p.agent_env.GITHUB_API_URL)
          assert.equal("https://api.github.com", p.credentials[2].upstream)
          assert.is_nil(p.credentials[2].value)
+         p = assert(build(WEB, { env_names = { "CLAUDE_BOTTLE_OAUTH_TOKEN" } }))
+         assert.matches("github: [^\n]*from GH_TOKEN, which is not set, so up will refuse", preflight.render(p))
       end)
 
       it("refuses an env entry that a route sets", function()

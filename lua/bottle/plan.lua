@@ -195,13 +195,14 @@ end
 
 -- The plan's routes: names, upstreams and where each value comes from (a
 -- variable's name or a prompt), never a value.
-local function plan_routes(routes, base_url)
+local function plan_routes(routes, base_url, set_names)
    local out = {}
    for i, r in ipairs(routes) do
       out[i] = { name = r.name, upstream = r.upstream, host = r.host, port = r.port, header = r.header,
                  scheme = r.scheme, env = r.env, auth = r.auth, oauth_beta = r.oauth_beta,
                  url = base_url .. "/" .. r.name,
-                 source = { kind = r.source.kind, from = r.source.from, prompt = r.source.prompt } }
+                 source = { kind = r.source.kind, from = r.source.from, prompt = r.source.prompt },
+                 unset = r.source.kind == "host" and not set_names[r.source.from] or nil }
    end
    return setmetatable(out, core.array_mt)
 end
@@ -305,7 +306,7 @@ function M.build(opts)
    if #routes > 0 then
       cred = { host = names.cred_proxy, port = cred_proxy.PORT,
                url = ("http://%s:%d"):format(names.cred_proxy, cred_proxy.PORT) }
-      cred_routes = plan_routes(routes, cred.url)
+      cred_routes = plan_routes(routes, cred.url, set_names)
       env_of_agent.NO_PROXY = M.NO_PROXY .. "," .. names.cred_proxy
       env_of_agent.no_proxy = env_of_agent.NO_PROXY
       for name, value in pairs(cred_proxy.agent_env(routes, cred.url)) do

@@ -147,6 +147,7 @@ function M.credential_lines(plan)
    local out = {}
    for _, r in ipairs(plan.credentials or {}) do
       local from = r.source.kind == "host" and ("from " .. r.source.from) or "asked at launch"
+      if r.unset then from = ("from %s, which is not set, so up will refuse"):format(r.source.from) end
       out[#out + 1] = ("%s: %s via %s (%s%s set by the proxy, %s; the agent's own credentials are removed)")
          :format(r.name, r.upstream, r.url, r.header, r.scheme and (" " .. r.scheme) or "", from)
    end
