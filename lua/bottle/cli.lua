@@ -80,7 +80,7 @@ local function build_parser()
    local list = backend_opt(p:command("list", "List the running bottles."))
    list:flag("--json", "Print JSON.")
 
-   local logs = backend_opt(p:command("logs", "Show a bottle's pipelock decision log."))
+   local logs = backend_opt(p:command("logs", "Show a bottle's pipelock decision log (and its credential proxy's access log)."))
    logs:argument("slug", "The bottle's slug.")
    logs:flag("--follow", "Keep printing new lines.")
    logs:flag("--json", "Print the raw JSON lines.")
