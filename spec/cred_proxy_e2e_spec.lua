@@ -269,8 +269,26 @@ describe("the credential proxy #e2e", function()
 
    it("gives the agent errors, never a way around, once the proxy is killed", function()
       if skip() then return end
+      -- a stream under way when the proxy dies ends in an error, not in silence
+      assert(c:exec_detached(plan.names.agent, { "sh", "-c",
+         "curl -sS -N --max-time 120 '" .. url("api", "/sse?seconds=60&every=1") .. "' > /tmp/sse.out 2>/tmp/sse.err;"
+         .. " echo $? > /tmp/sse.rc" }))
+      local deadline = core.monotonic() + 20
+      repeat
+         core.sleep(0.5)
+         local seen = E.exec(plan, { "sh", "-c", "cat /tmp/sse.out 2>/dev/null" }).stdout
+      until seen:find("data: 3\n", 1, true) or core.monotonic() > deadline
       local _, before = last_record()
       assert(c:call("kill the proxy", "POST", "/containers/" .. plan.names.cred_proxy .. "/kill"))
+      local rc
+      deadline = core.monotonic() + 20
+      repeat
+         core.sleep(0.5)
+         rc = E.exec(plan, { "sh", "-c", "cat /tmp/sse.rc 2>/dev/null" }).stdout:match("%d+")
+      until rc or core.monotonic() > deadline
+      assert.is_truthy(rc, "the stream did not end when the proxy was killed")
+      assert.is_true(tonumber(rc) ~= 0, "the stream ended as if it were complete")
+      assert.is_nil(E.exec(plan, { "cat", "/tmp/sse.out" }).stdout:find("event: done", 1, true))
       local r = curl({ url("api", "/after-kill") }, 5)
       assert.is_true(r.exit ~= 0, "the route still answers")
       r = curl({ "--noproxy", "*", "https://allowed.test/direct" }, 5)
