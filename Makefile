@@ -23,7 +23,7 @@ LIBFLAG ?= -shared
 SRCS = csrc/util.c csrc/core.c csrc/allowlist.c csrc/pipelock.c csrc/pipelock_check.c csrc/pipelock_rules.c \
        csrc/pipelock_invariants.c csrc/pipelock_inspection.c \
        csrc/pipelock_patterns.c \
-       csrc/yaml_scalar.c csrc/yaml_decode.c csrc/yaml_encode.c csrc/http.c csrc/sys.c csrc/child.c csrc/limits.c \
+       csrc/yaml_scalar.c csrc/yaml_decode.c csrc/yaml_encode.c csrc/http.c csrc/upgrade.c csrc/sys.c csrc/child.c csrc/limits.c \
        csrc/re2_syntax.c csrc/file_read.c
 HDRS = $(wildcard csrc/*.h)
 CORE = build/bottle/core.so
@@ -61,12 +61,14 @@ test-images:
 	@if [ -f images/test/git-gate.sh ]; then bash images/test/git-gate.sh; fi
 	@if [ -f images/test/sshd-upstream.sh ]; then bash images/test/sshd-upstream.sh; fi
 	bash images/test/firewall.sh
+	bash images/test/cred-proxy.sh
 
 # The real agent image (needs the npm registry and a Node base image).
 images:
 	docker build -t claude-bottle:latest .
 	docker build -t claude-bottle-git-gate:latest -f Dockerfile.git-gate .
 	docker build -t claude-bottle-firewall:latest -f Dockerfile.firewall .
+	docker build -t claude-bottle-cred-proxy:latest -f Dockerfile.cred-proxy .
 
 # The README's test command.  Specs tagged `e2e` need a real dockerd and the
 # locally built test images; they say so and are skipped when those are absent.

@@ -46,7 +46,7 @@ build = {
                      "csrc/pipelock_rules.c", "csrc/pipelock_invariants.c",
                      "csrc/pipelock_inspection.c", "csrc/pipelock_patterns.c",
                      "csrc/yaml_scalar.c", "csrc/yaml_decode.c",
-                     "csrc/yaml_encode.c", "csrc/http.c", "csrc/sys.c", "csrc/child.c", "csrc/limits.c",
+                     "csrc/yaml_encode.c", "csrc/http.c", "csrc/upgrade.c", "csrc/sys.c", "csrc/child.c", "csrc/limits.c",
                      "csrc/re2_syntax.c", "csrc/file_read.c" },
          libraries = { "yaml", "curl" },
          incdirs = { "csrc", "$(YAML_INCDIR)", "$(CURL_INCDIR)" },
@@ -87,6 +87,9 @@ build = {
       ["bottle.teardown"] = "lua/bottle/teardown.lua",
       ["bottle.backend"] = "lua/bottle/backend/init.lua",
       ["bottle.backend.docker"] = "lua/bottle/backend/docker/init.lua",
+      ["bottle.cred_proxy"] = "lua/bottle/cred_proxy.lua",
+      ["bottle.manifest.credentials"] = "lua/bottle/manifest/credentials.lua",
+      ["bottle.backend.docker.cred_proxy"] = "lua/bottle/backend/docker/cred_proxy.lua",
       ["bottle.backend.docker.agent"] = "lua/bottle/backend/docker/agent.lua",
       ["bottle.backend.docker.api"] = "lua/bottle/backend/docker/api.lua",
       ["bottle.backend.docker.bottle_state"] = "lua/bottle/backend/docker/bottle_state.lua",
@@ -109,6 +112,7 @@ build = {
       -- in the directory named after its module, under its own file name
       lua = {
          ["bottle.firewall.apply"] = "lua/bottle/firewall/apply.sh",
+         ["bottle.cred_proxy.entrypoint"] = "lua/bottle/cred_proxy/entrypoint.sh",
          ["bottle.gitgate.access-hook"] = "lua/bottle/gitgate/access-hook.sh",
          ["bottle.gitgate.pre-receive"] = "lua/bottle/gitgate/pre-receive.sh",
       },

@@ -30,6 +30,7 @@ luaopen_bottle_core (lua_State *L)
    bc_pipelock_open (L);
    bc_pipelock_check_open (L);
    bc_http_open (L);
+   bc_upgrade_open (L);
    bc_sys_open (L);
    bc_child_open (L);
    bc_file_read_open (L);

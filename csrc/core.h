@@ -72,6 +72,8 @@ int bc_utf8_valid (const char *s, size_t len);
 
 /* ---- http.c ---------------------------------------------------------- */
 void bc_http_open (lua_State *L);
+/* core.http_upgrade (upgrade.c): a hijacked connection kept as a byte stream. */
+void bc_upgrade_open (lua_State *L);
 
 /* ---- sys.c: the few POSIX calls the launcher needs ------------------- */
 void bc_sys_open (lua_State *L);

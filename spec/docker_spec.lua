@@ -189,7 +189,13 @@ describe("docker backend pieces", function()
    it("configures the agent with the plan's proxy env only, no secret, a keep-alive and its network", function()
       local state = { plan = sample_plan(), runtime = "runsc", detach = true }
       local cfg = agent.config(state)
-      assert.are.same({ "HTTPS_PROXY=http://claude-bottle-pipelock-claude-abc123:8888", "NO_PROXY=localhost" }, cfg.Env)
+      -- under gVisor, Bun's JIT is off (it crashes there)
+      assert.are.same({ "BUN_JSC_useJIT=0", "HTTPS_PROXY=http://claude-bottle-pipelock-claude-abc123:8888",
+                        "NO_PROXY=localhost" }, cfg.Env)
+      state.runtime = "runc"
+      assert.are.same({ "HTTPS_PROXY=http://claude-bottle-pipelock-claude-abc123:8888", "NO_PROXY=localhost" },
+                      agent.config(state).Env)
+      state.runtime = "runsc"
       assert.are.same({ "sleep", "infinity" }, cfg.Entrypoint)
       assert.are.equal("runsc", cfg.HostConfig.Runtime)
       assert.are.equal("claude-bottle-net-claude-abc123", cfg.HostConfig.NetworkMode)

@@ -332,7 +332,7 @@ bottles:
          { "a YAML syntax error", text = PRE .. "    egress: { allowlist: [a.com }\n", key = "",
            says = "", decoder = true },
          { "a bottle that is not a mapping", text = PRE .. "  other: null\n", at = "other",
-           key = 'bottle "other"', says = "expected a mapping (env:, egress:, git:, resources:), found null" },
+           key = 'bottle "other"', says = "expected a mapping (env:, egress:, git:, resources:, credentials:), found null" },
          { "bottles: null", text = "bottles:\nagents: {}\n", at = "bottles", key = "bottles",
            says = "expected a mapping of bottle names to bottles, found null" },
          { "an uppercase bottle name", text = PRE .. "  Web: {}\n", at = "Web", key = 'bottles.Web',

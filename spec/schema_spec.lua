@@ -24,7 +24,7 @@ describe("bottle.schema", function()
       for _, f in ipairs(schema.POLICY_EGRESS) do want[#want + 1] = f.key end
       table.sort(want)
       assert.same(want, sorted_keys(view.egress))
-      assert.same({ "egress", "env", "git", "name" }, sorted_keys(view))
+      assert.same({ "credentials", "egress", "env", "git", "name" }, sorted_keys(view))
    end)
 
    it("names the gate's URL and the proxy port once", function()

@@ -11,6 +11,7 @@ local E = {}
 E.AGENT_IMAGE = "claude-bottle-test/agent:latest"
 E.PIPELOCK_IMAGE = "claude-bottle-test/pipelock:2.3.0"
 E.FIREWALL_IMAGE = "claude-bottle-test/firewall:latest"
+E.CRED_PROXY_IMAGE = "claude-bottle-test/cred-proxy:latest"
 -- The upstream test server's container and network.  CLAUDE_BOTTLE_TEST_UPSTREAM
 -- names another pair, so that two e2e runs on one engine never share it.
 E.UPSTREAM = os.getenv("CLAUDE_BOTTLE_TEST_UPSTREAM") or "claude-bottle-test-upstream"
@@ -81,6 +82,7 @@ function E.plan(opts)
       end
    end
    if opts.resources then bottle.resources = opts.resources end
+   if opts.credentials then bottle.credentials = opts.credentials end
    local agent_entry = { bottle = "e2e" }
    if opts.prompt then agent_entry.prompt = opts.prompt.text end
    local dir = core.mkdtemp("/tmp/claude-bottle-e2e-plan.")
@@ -96,6 +98,7 @@ function E.plan(opts)
          backend = "docker", cwd = dir, home = dir, env_names = {},
          pipelock_image = opts.pipelock_image or E.PIPELOCK_IMAGE, agent_image = opts.agent_image or E.AGENT_IMAGE,
          firewall_image = opts.firewall_image or E.FIREWALL_IMAGE, git_gate_image = opts.git_gate_image,
+         cred_proxy_image = opts.cred_proxy_image or E.CRED_PROXY_IMAGE,
       } }
    end
    core.rmtree(dir)
@@ -144,6 +147,54 @@ function E.upstream_ip(plan)
    local info = assert(E.api():container_inspect(E.UPSTREAM))
    local ep = info.NetworkSettings.Networks[E.egress_network(plan)]
    return ep and ep.IPAddress
+end
+
+-- The TLS test upstream that records what reaches it (testlib/tls_recorder.py,
+-- run in a container of the agent image, which has the test CA's
+-- certificate for allowed.test), on a network of its own until a spec
+-- connects it to a bottle's egress network.
+E.RECORDER = E.UPSTREAM .. "-tls-recorder"
+
+function E.start_recorder()
+   local c = E.api()
+   local name = E.RECORDER
+   local info = c:container_inspect(name)
+   if info then c:container_remove(info.Id) end
+   if not c:network_inspect(name) then
+      assert(c:network_create(name, { Driver = "bridge", Labels = { [E.TEST_LABEL] = "1" } }))
+   end
+   local created = assert(c:container_create(name, {
+      Image = E.AGENT_IMAGE, User = "0", Cmd = { "python3", "/usr/local/bin/tls_recorder.py" },
+      Labels = { [E.TEST_LABEL] = "1" }, HostConfig = { NetworkMode = name },
+   }))
+   local f = assert(io.open("testlib/tls_recorder.py", "rb"))
+   local script = f:read("a")
+   f:close()
+   assert(c:archive_put(created.Id, "/", require("bottle.tar").pack {
+      { name = "usr/local/bin/tls_recorder.py", data = script, mode = tonumber("755", 8), uid = 0, gid = 0 },
+   }))
+   assert(c:container_start(created.Id))
+   return created.Id
+end
+
+function E.stop_recorder()
+   local c = E.api()
+   c:container_remove(E.RECORDER)
+   c:network_remove(E.RECORDER)
+end
+
+-- Puts the recorder on a bottle's egress network as `alias`.
+function E.connect_recorder(plan, alias)
+   return assert(E.api():call("connect the recorder", "POST", "/networks/" .. E.egress_network(plan) .. "/connect",
+      { json = { Container = E.RECORDER, EndpointConfig = { Aliases = { alias } } } }))
+end
+
+-- What the recorder received: an array of {method, path, headers = {name = {values}}}.
+function E.recorded()
+   local r = assert(E.api():exec(E.RECORDER, { "sh", "-c", "cat /tmp/record.jsonl 2>/dev/null || true" }))
+   local out = {}
+   for line in r.stdout:gmatch("[^\n]+") do out[#out + 1] = cjson.decode(line) end
+   return out
 end
 
 -- Runs argv in the bottle's agent (as its user, with the container's env).

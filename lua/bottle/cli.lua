@@ -13,7 +13,8 @@ local PROG = "bottle"
 
 -- Codes that mean "your input is wrong" rather than "something failed".
 local INPUT_CODES = { invalid_manifest = true, invalid_policy = true, usage = true,
-                      invalid_host = true, invalid_config = true, env_unset = true }
+                      invalid_host = true, invalid_config = true, env_unset = true,
+                      invalid_credential = true }
 
 local function exit_code(code)
    return INPUT_CODES[code] and 2 or 1
@@ -79,7 +80,7 @@ local function build_parser()
    local list = backend_opt(p:command("list", "List the running bottles."))
    list:flag("--json", "Print JSON.")
 
-   local logs = backend_opt(p:command("logs", "Show a bottle's pipelock decision log."))
+   local logs = backend_opt(p:command("logs", "Show a bottle's pipelock decision log (and its credential proxy's access log)."))
    logs:argument("slug", "The bottle's slug.")
    logs:flag("--follow", "Keep printing new lines.")
    logs:flag("--json", "Print the raw JSON lines.")
@@ -137,7 +138,8 @@ local function make_plan(args)
       manifest = manifest, agent = args.agent, policies = policies,
       options = { backend = args.backend, cwd = env.cwd, home = env.HOME, env_names = core.env_names(),
                   pipelock_image = images.pipelock, agent_image = images.agent,
-                  git_gate_image = images.git_gate, firewall_image = images.firewall },
+                  git_gate_image = images.git_gate, firewall_image = images.firewall,
+                  cred_proxy_image = images.cred_proxy },
    })
    policy.close(policies)
    return table.unpack(results, 1, results.n)
@@ -210,6 +212,8 @@ function commands.up(args)
    local env = require "bottle.env"
    local resolved, rerr, rcode = env.resolve(extras.bottle)
    if not resolved then return nil, rerr, rcode end
+   local credentials, cerr, ccode = require("bottle.cred_proxy").resolve(plan.credentials)
+   if not credentials then return nil, cerr, ccode end
 
    local launch = require "bottle.launch"
    local backend, berr, bcode = require("bottle.backend").new(plan.backend)
@@ -228,7 +232,7 @@ function commands.up(args)
    end
 
    local result, uerr, ucode = launch.up(plan, {
-      backend = backend, secrets = resolved.secrets, literals = resolved.literals,
+      backend = backend, secrets = resolved.secrets, literals = resolved.literals, credentials = credentials,
       identities = extras.identities, detach = args.detach, signals = true,
    })
    if not result then return nil, uerr, ucode end
@@ -330,7 +334,7 @@ local function readable(line, live)
    local ok, ev = pcall(cjson.decode, line)
    if not ok or type(ev) ~= "table" then return line end
    local parts = { ev.time or "", ev.event or ev.level or "" }
-   for _, k in ipairs { "method", "target", "url", "scanner", "reason", "status" } do
+   for _, k in ipairs { "route", "method", "target", "url", "path", "scanner", "reason", "status" } do
       if ev[k] ~= nil and ev[k] ~= cjson.null then parts[#parts + 1] = tostring(ev[k]) end
    end
    local host = live and event_host(ev)

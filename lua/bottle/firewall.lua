@@ -199,6 +199,16 @@ function M.pipelock(opts)
    return ruleset({ ("ip saddr %s tcp dport %d accept"):format(from, listen) }, out, sets)
 end
 
+--- The credential proxy's namespace: the same walls as pipelock's (in, its
+-- port from the internal network; out, the blocked ranges, the host's own
+-- addresses and the engine's subnets refused unless trusted exactly as for
+-- pipelock), with `ports` the routes' upstream ports only.
+-- opts: as for M.pipelock.
+function M.cred_proxy(opts)
+   if type(opts) ~= "table" then error("firewall.cred_proxy: opts must be a table", 2) end
+   return M.pipelock(opts)
+end
+
 --- The git gate's namespace: in, git daemon's port from the internal
 -- network; out, TCP to its upstreams' address and port only (the set is
 -- filled by the helper after it resolves the names inside the namespace),

@@ -110,6 +110,7 @@ local function new_run(plan, opts)
       stage = nil,
       literals = run.literals,
       secrets = opts.secrets or {},
+      credentials = opts.credentials or {},   -- {ROUTE = value}: the credential proxy's, in memory
       identities = opts.identities or {},
       teardown = run.teardown,
       detach = opts.detach and true or false,
@@ -245,6 +246,7 @@ local UP_STEPS = {
 --- `L.up(plan, opts)` → result | nil, message, code.
 -- opts: backend (an instance from backend.new, required), secrets ({NAME =
 -- value}), literals ({ {name, value} }, handed to the backend in the state),
+-- credentials ({ROUTE = value}, the credential proxy's, in memory only),
 -- identities ({name = path}), detach, progress
 -- (progress(step, fn, ...)), stage_root, log (log(line)), signals (install
 -- SIGINT/SIGTERM handlers), and for unit specs signal_pending/signal_clear/

@@ -14,6 +14,7 @@ M.AGENT = { memory = 8 * GiB, cpus = 2, pids = 1024 }
 M.SIDECARS = {
    pipelock = { memory = 1 * GiB, cpus = 1, pids = 512 },
    ["git-gate"] = { memory = 1 * GiB, cpus = 1, pids = 512 },
+   ["cred-proxy"] = { memory = 256 * MiB, cpus = 1, pids = 128 },
 }
 M.MIN_MEMORY = 64 * MiB
 M.MIN_PIDS = 32

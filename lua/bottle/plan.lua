@@ -7,6 +7,7 @@ local schema = require "bottle.schema"
 local policy = require "bottle.policy"
 local limits = require "bottle.limits"
 local egress_view = require "bottle.egress_view"
+local cred_proxy = require "bottle.cred_proxy"
 
 local M = {}
 
@@ -16,6 +17,7 @@ M.PIPELOCK_IMAGE = "ghcr.io/luckypipewrench/pipelock:2.3.0"
 M.AGENT_IMAGE = "claude-bottle:latest"
 M.GIT_GATE_IMAGE = "claude-bottle-git-gate:latest"   -- built from Dockerfile.git-gate
 M.FIREWALL_IMAGE = "claude-bottle-firewall:latest"   -- built from Dockerfile.firewall
+M.CRED_PROXY_IMAGE = "claude-bottle-cred-proxy:latest" -- built from Dockerfile.cred-proxy
 -- The TCP ports pipelock may open; egress.ports adds to them.
 M.DEFAULT_PORTS = { 80, 443 }
 M.PROXY_PORT = schema.PROXY_PORT
@@ -44,6 +46,7 @@ local function names_for(slug)
       agent = "claude-bottle-" .. slug,
       pipelock = "claude-bottle-pipelock-" .. slug,
       git_gate = "claude-bottle-git-gate-" .. slug,
+      cred_proxy = "claude-bottle-cred-proxy-" .. slug,
    }
 end
 
@@ -51,11 +54,12 @@ end
 -- Resolved once, here, for the plan and for `doctor`; no backend reads the
 -- environment for an image.  getenv defaults to os.getenv.
 M.IMAGE_VARS = { pipelock = "BOTTLE_PIPELOCK_IMAGE", agent = "BOTTLE_AGENT_IMAGE",
-                 git_gate = "BOTTLE_GIT_GATE_IMAGE", firewall = "BOTTLE_FIREWALL_IMAGE" }
+                 git_gate = "BOTTLE_GIT_GATE_IMAGE", firewall = "BOTTLE_FIREWALL_IMAGE",
+                 cred_proxy = "BOTTLE_CRED_PROXY_IMAGE" }
 function M.images(getenv)
    getenv = getenv or os.getenv
    local defaults = { pipelock = M.PIPELOCK_IMAGE, agent = M.AGENT_IMAGE, git_gate = M.GIT_GATE_IMAGE,
-                      firewall = M.FIREWALL_IMAGE }
+                      firewall = M.FIREWALL_IMAGE, cred_proxy = M.CRED_PROXY_IMAGE }
    local out = {}
    for role, var in pairs(M.IMAGE_VARS) do
       local v = getenv(var)
@@ -147,6 +151,62 @@ local function final_egress(view0, bottle_steps, cfg0, config_steps, cfg)
    return egress
 end
 
+-- The embedded default bottle gets the anthropic route from the first
+-- Claude credential the launcher's environment has (cred_proxy.DEFAULT_SOURCES)
+-- → the bottle (a copy when a route was added), and the variable's name or false.
+local function default_credentials(bottle, set_names)
+   if not (bottle.source and bottle.source.file == "<built-in>") or #(bottle.credentials or {}) > 0 then
+      return bottle, nil
+   end
+   for _, src in ipairs(cred_proxy.DEFAULT_SOURCES) do
+      if set_names[src.var] then
+         local copy = {}
+         for k, v in pairs(bottle) do copy[k] = v end
+         local api_key = src.auth == "api_key"
+         copy.credentials = setmetatable({ {
+            name = cred_proxy.ANTHROPIC, upstream = cred_proxy.ANTHROPIC_UPSTREAM, host = "api.anthropic.com",
+            port = 443, source = { kind = "host", from = src.var }, auth = src.auth,
+            header = api_key and "x-api-key" or "Authorization", scheme = not api_key and "Bearer" or nil,
+            oauth_beta = not api_key or nil,
+         } }, core.array_mt)
+         return copy, src.var
+      end
+   end
+   return bottle, false
+end
+
+-- A routed host leaves pipelock's allowlist and passthrough: the agent's only
+-- way to it is the credential proxy, with the user's own key.
+local function without_routed_hosts(cfg, routes)
+   local routed = {}
+   for _, r in ipairs(routes) do routed[r.host] = true end
+   local function strip(list)
+      if type(list) ~= "table" then return list end
+      local out = setmetatable({}, getmetatable(list) or core.array_mt)
+      for _, h in ipairs(list) do if not routed[h] then out[#out + 1] = h end end
+      return out
+   end
+   cfg.api_allowlist = strip(cfg.api_allowlist)
+   if type(cfg.tls_interception) == "table" then
+      cfg.tls_interception.passthrough_domains = strip(cfg.tls_interception.passthrough_domains)
+   end
+   return cfg
+end
+
+-- The plan's routes: names, upstreams and where each value comes from (a
+-- variable's name or a prompt), never a value.
+local function plan_routes(routes, base_url, set_names)
+   local out = {}
+   for i, r in ipairs(routes) do
+      out[i] = { name = r.name, upstream = r.upstream, host = r.host, port = r.port, header = r.header,
+                 scheme = r.scheme, env = r.env, auth = r.auth, oauth_beta = r.oauth_beta,
+                 url = base_url .. "/" .. r.name,
+                 source = { kind = r.source.kind, from = r.source.from, prompt = r.source.prompt },
+                 unset = r.source.kind == "host" and not set_names[r.source.from] or nil }
+   end
+   return setmetatable(out, core.array_mt)
+end
+
 -- The egress part of a plan, from a resolved bottle: the policies' bottle
 -- hooks, the pipelock config, their config hooks, the check and the YAML.
 -- `up` records what it needs (plan.egress_inputs) so that a live change
@@ -164,6 +224,7 @@ function M.egress_config(bottle, policies, ctx)
    local cfg, cerr, ccode = core.pipelock_config(bottle,
       tls and { ca_cert = M.CA.sidecar_cert, ca_key = M.CA.sidecar_key } or nil)
    if not cfg then return nil, ("bottle %q: %s"):format(bottle.name, cerr), ccode end
+   cfg = without_routed_hosts(cfg, bottle.credentials or {})
    local cfg0 = cfg
    local config_changes, config_steps
    cfg, config_changes, config_steps = policy.run_config(policies, cfg, ctx)
@@ -180,12 +241,18 @@ end
 -- policies first saw it (its egress as resolved from the manifest, env names
 -- and kinds, the git remotes' policy fields; no value, no identity) and the
 -- context they ran in.  Plain data: `up` keeps it in the stage directory.
+-- The credential routes go in as names and hosts only, so that a rebuilt
+-- config keeps their hosts out of pipelock's allowlist too.
 function M.egress_inputs(bottle, view0, ctx)
    local env = {}
    for name, kind in pairs(view0.env or {}) do env[#env + 1] = { name = name, kind = kind } end
    table.sort(env, function(a, b) return a.name < b.name end)
+   local routes = setmetatable({}, core.array_mt)
+   for i, r in ipairs(bottle.credentials or {}) do
+      routes[i] = { name = r.name, upstream = r.upstream, host = r.host, port = r.port }
+   end
    return {
-      bottle = { name = bottle.name, egress = bottle.egress, env = env, git = view0.git },
+      bottle = { name = bottle.name, egress = bottle.egress, env = env, git = view0.git, credentials = routes },
       ctx = { agent = ctx.agent, bottle = ctx.bottle, backend = ctx.backend, cwd = ctx.cwd },
    }
 end
@@ -210,12 +277,19 @@ function M.build(opts)
    local ctx = { agent = agent.name, bottle = bottle.name, backend = backend, cwd = o.cwd,
                  env_names = o.env_names, logs = logs }
 
+   -- a host variable that is not set is shown now (up refuses it later)
+   local set_names = {}
+   for _, n in ipairs(o.env_names or core.env_names()) do set_names[n] = true end
+   local default_credential
+   bottle, default_credential = default_credentials(bottle, set_names)
+
    -- 1-2. the policies, the pipelock config, the check
    local eg, eerr, ecode = M.egress_config(bottle, policies, ctx)
    if not eg then return nil, eerr, ecode end
    local inputs = M.egress_inputs(bottle, eg.view0, ctx)
    local cfg, yaml, egress = eg.cfg, eg.yaml, eg.egress
    bottle = eg.bottle
+   local routes = bottle.credentials or {}
    local tls = egress.tls_interception
    local bottle_changes, config_changes = eg.bottle_changes, eg.config_changes
 
@@ -228,9 +302,6 @@ function M.build(opts)
    local names = names_for(slug)
    local proxy_url = ("http://%s:%d"):format(names.pipelock, M.PROXY_PORT)
 
-   -- a host variable that is not set is shown now (up refuses it later)
-   local set_names = {}
-   for _, n in ipairs(o.env_names or core.env_names()) do set_names[n] = true end
    local env = {}
    for _, e in ipairs(bottle.env or {}) do
       env[#env + 1] = { name = e.name, kind = e.kind, from = e.kind == "host" and e.from or nil,
@@ -266,6 +337,26 @@ function M.build(opts)
    egress.ports = setmetatable(ports, core.array_mt)
    egress.added_ports = setmetatable(added_ports, core.array_mt)
 
+   -- the credential proxy: its routes, and the agent's variables for them
+   local env_of_agent = agent_env(proxy_url, tls, cfg)
+   local cred, cred_routes
+   if #routes > 0 then
+      cred = { host = names.cred_proxy, port = cred_proxy.PORT,
+               url = ("http://%s:%d"):format(names.cred_proxy, cred_proxy.PORT) }
+      cred_routes = plan_routes(routes, cred.url, set_names)
+      env_of_agent.NO_PROXY = M.NO_PROXY .. "," .. names.cred_proxy
+      env_of_agent.no_proxy = env_of_agent.NO_PROXY
+      for name, value in pairs(cred_proxy.agent_env(routes, cred.url)) do
+         for _, e in ipairs(env) do
+            if e.name == name then
+               return nil, ("bottle %q: env %s is set by the launcher for the credential proxy's routes; "
+                  .. "remove it from env"):format(bottle.name, name), "invalid_manifest"
+            end
+         end
+         env_of_agent[name] = value
+      end
+   end
+
    local command = { "claude", "--dangerously-skip-permissions" }
    local prompt
    if agent.prompt then
@@ -289,10 +380,14 @@ function M.build(opts)
          agent = agent.image or o.agent_image or M.AGENT_IMAGE,
          git_gate = #git > 0 and (o.git_gate_image or M.GIT_GATE_IMAGE) or nil,
          firewall = o.firewall_image or M.FIREWALL_IMAGE,
+         cred_proxy = cred and (o.cred_proxy_image or M.CRED_PROXY_IMAGE) or nil,
       },
       resources = limits.for_plan(bottle.resources),
       proxy = { host = names.pipelock, port = M.PROXY_PORT, url = proxy_url },
-      agent_env = agent_env(proxy_url, tls, cfg),
+      agent_env = env_of_agent,
+      cred_proxy = cred,
+      credentials = cred_routes or setmetatable({}, core.array_mt),
+      default_credential = default_credential,
       env = env,
       ca = tls and { sidecar_cert = M.CA.sidecar_cert, sidecar_key = M.CA.sidecar_key,
                      agent_cert = M.CA.agent_cert } or nil,

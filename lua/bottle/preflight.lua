@@ -110,9 +110,10 @@ function M.rows(plan, logs, found)
    if plan.resources then
       add("resources", "agent: " .. limits.text(plan.resources.agent))
       local side = {}
-      for _, role in ipairs { "pipelock", "git-gate" } do
+      for _, role in ipairs { "pipelock", "git-gate", "cred-proxy" } do
          local l = plan.resources[role]
-         if l and (role ~= "git-gate" or #plan.git > 0) then
+         if l and (role ~= "git-gate" or #plan.git > 0)
+            and (role ~= "cred-proxy" or #(plan.credentials or {}) > 0) then
             side[#side + 1] = ("%s: memory %s, pids %d"):format(role, limits.size_text(l.memory), l.pids)
          end
       end
@@ -124,12 +125,54 @@ function M.rows(plan, logs, found)
          g.name, g.upstream, g.gate_url, g.host, g.port, push_policy(g.push))
    end
    add_many("git", git)
+   add_many("credentials", M.credential_lines(plan))
+   for _, w in ipairs(M.credential_warnings(plan)) do add("warning", w) end
    -- change lines read "policy FILE: ..."; the label already says policy
    local changes = {}
    for _, c in ipairs(plan.policy_changes) do changes[#changes + 1] = (c:gsub("^policy ", "")) end
    add_many("policies", changes)
    if logs and #logs > 0 then add_many("policy log", logs) end
    return rows
+end
+
+-- The credential proxy's routes: name, upstream, the header set and where
+-- the value comes from (a variable's name or a prompt), never a value.
+local function default_sources()
+   local names = {}
+   for _, s in ipairs(require("bottle.cred_proxy").DEFAULT_SOURCES) do names[#names + 1] = s.var end
+   return names
+end
+
+function M.credential_lines(plan)
+   local out = {}
+   for _, r in ipairs(plan.credentials or {}) do
+      local from = r.source.kind == "host" and ("from " .. r.source.from) or "asked at launch"
+      if r.unset then from = ("from %s, which is not set, so up will refuse"):format(r.source.from) end
+      out[#out + 1] = ("%s: %s via %s (%s%s set by the proxy, %s; the agent's own credentials are removed)")
+         :format(r.name, r.upstream, r.url, r.header, r.scheme and (" " .. r.scheme) or "", from)
+   end
+   if #out == 0 and plan.default_credential == false then
+      local names = default_sources()
+      out[1] = ("none: %s and %s are not set, so Claude Code will ask for a login")
+         :format(table.concat(names, ", ", 1, #names - 1), names[#names])
+   end
+   return out
+end
+
+-- A routed host a policy put back in pipelock's allowlist or passthrough:
+-- the agent reaches it there with any key.
+function M.credential_warnings(plan)
+   local out = {}
+   local open = {}
+   for _, h in ipairs(plan.egress and plan.egress.hosts or {}) do open[h] = "allowlist" end
+   for _, h in ipairs(plan.egress and plan.egress.passthrough or {}) do open[h] = open[h] or "passthrough" end
+   for _, r in ipairs(plan.credentials or {}) do
+      if open[r.host] then
+         out[#out + 1] = ("%s is back in pipelock's %s (a policy put it there): the agent can reach it "
+            .. "with any key, not only through the %s route"):format(r.host, open[r.host], r.name)
+      end
+   end
+   return out
 end
 
 -- colour: a function(text, kind) -> text, or nil for plain output.

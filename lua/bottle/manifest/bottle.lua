@@ -3,6 +3,7 @@
 local limits = require "bottle.limits"
 local schema = require "bottle.schema"
 local git = require "bottle.manifest.git"
+local credentials = require "bottle.manifest.credentials"
 local check = require "bottle.manifest.check"
 local seq, quote, is_map, describe, fail, at_key, join, keys_in_order, check_keys, want_string, want_bool,
    want_map, want_list, has_control, check_name, check_host_list, shown =
@@ -179,7 +180,8 @@ end
 -- --------------------------------------------------------------- bottles
 
 -- The rule of each bottle key (schema.BOTTLE).
-local RULES = { env = check_env, egress = check_egress, git = git.check, resources = check_resources }
+local RULES = { env = check_env, egress = check_egress, git = git.check, resources = check_resources,
+                credentials = credentials.check }
 for _, f in ipairs(schema.BOTTLE) do
    assert(RULES[f.key], "bottle.manifest.bottle: no rule for the bottle key " .. f.key)
 end

@@ -22,7 +22,7 @@ end
 function M.bottle_view(bottle)
    if type(bottle) ~= "table" then error("policy.bottle_view: bottle must be a table", 2) end
    local eg = bottle.egress or {}
-   local view = { name = bottle.name, egress = {}, env = {}, git = {} }
+   local view = { name = bottle.name, egress = {}, env = {}, git = {}, credentials = {} }
    for _, f in ipairs(schema.POLICY_EGRESS) do
       local v = eg[f.key]
       if f.kind == "hosts" then v = copy_list(v)
@@ -38,6 +38,10 @@ function M.bottle_view(bottle)
       vg.push = { branches = copy_list(push.branches) }
       for _, k in ipairs(schema_git.PUSH_SWITCHES) do vg.push[k] = push[k] == true end
       view.git[i] = vg
+   end
+   -- routes by name and upstream: never where their values come from
+   for i, r in ipairs(bottle.credentials or {}) do
+      view.credentials[i] = { name = r.name, upstream = r.upstream }
    end
    return view
 end
@@ -79,6 +83,12 @@ function M.apply_bottle_view(bottle, view)
       for _, k in ipairs(schema_git.with_policy("text")) do g[k] = vg[k] end
       out.git[#out.git + 1] = g
    end
+
+   -- the routes the policies kept, as the manifest (or the default) made them
+   local routes = {}
+   for _, r in ipairs(bottle.credentials or {}) do routes[r.name] = r end
+   out.credentials = setmetatable({}, core.array_mt)
+   for _, vr in ipairs(view.credentials or {}) do out.credentials[#out.credentials + 1] = routes[vr.name] end
    return out
 end
 
@@ -261,6 +271,35 @@ local function check_git(git, before)
    return out
 end
 
+-- A policy may remove routes, never add one or change its upstream.
+local function check_credentials(list, before)
+   if type(list) ~= "table" or not is_sequence(list) then
+      return nil, "credentials: must be a list of routes (use {} for none)"
+   end
+   local by_name = {}
+   for _, r in ipairs(before) do by_name[r.name] = r end
+   local out, seen = {}, {}
+   for i, r in ipairs(list) do
+      local where = format("credentials[%d]", i)
+      if type(r) ~= "table" then return nil, format("%s: must be a table, not %s", where, a_type(r)) end
+      local err = only_keys(r, { name = true, upstream = true }, where)
+      if err then return nil, err end
+      local old = type(r.name) == "string" and by_name[r.name]
+      if not old then
+         return nil, format("%s: a policy cannot add a credential route (%s is not in the bottle); "
+            .. "add it to the bottle's credentials", where,
+            type(r.name) == "string" and quoted(r.name, 60) or "it has no name")
+      end
+      if seen[r.name] then return nil, format("%s: route %q is listed twice", where, r.name) end
+      seen[r.name] = true
+      if r.upstream ~= old.upstream then
+         return nil, format("%s %q: upstream is read-only in a policy (it stays %s)", where, r.name, old.upstream)
+      end
+      out[#out + 1] = { name = old.name, upstream = old.upstream }
+   end
+   return out
+end
+
 -- One egress value of the view by its kind. → value | nil, message
 local function check_field(v, f, where)
    if f.kind == "hosts" then return check_hosts(v, where, default_set(core[f.builtin])) end
@@ -295,6 +334,8 @@ local function check_bottle(b, before)
    if not out.env then return nil, msg end
    out.git, msg = check_git(b.git, before.git)
    if not out.git then return nil, msg end
+   out.credentials, msg = check_credentials(b.credentials or {}, before.credentials or {})
+   if not out.credentials then return nil, msg end
    return out
 end
 

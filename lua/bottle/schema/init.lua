@@ -38,6 +38,8 @@ M.RESERVED_ENV = {
    NO_PROXY = true, no_proxy = true, NODE_EXTRA_CA_CERTS = true,
    SSL_CERT_FILE = true, REQUESTS_CA_BUNDLE = true, GIT_SSL_CAINFO = true,
    CLAUDE_BOTTLE_WEBSOCKET_PROXY = true,
+   -- the credential proxy's route for Claude Code, and gVisor's JIT switch
+   ANTHROPIC_BASE_URL = true, BUN_JSC_useJIT = true,
 }
 
 -- What an env entry is: a literal for the env-file, a prompt at launch, or
@@ -54,6 +56,7 @@ M.HOST_KEY_TYPES = {
 ------------------------------------------------------------ the sidecars
 
 M.PROXY_PORT = 8888                 -- pipelock's listener, the agent's only way out
+M.CRED_PROXY_PORT = 9099            -- the credential proxy's listener (bottle.cred_proxy)
 M.GATE_HOST = "git-gate"            -- the gate's name on the internal network
 M.GATE_PORT = 9418
 M.GATE_URL = "git://" .. M.GATE_HOST .. "/%s.git"
@@ -96,6 +99,8 @@ M.BOTTLE = {
    { key = "egress", kind = "egress", policy = "egress", view = 2 },
    { key = "git", kind = "git", policy = "git", view = 4 },
    { key = "resources", kind = "resources" },
+   -- the credential proxy's routes: a policy sees names and upstreams and may only remove routes
+   { key = "credentials", kind = "credentials", policy = "credentials", view = 5 },
 }
 
 local function keys_of(fields)
@@ -134,7 +139,8 @@ function M.egress_default()
 end
 
 function M.empty_bottle(name, source)
-   return { name = name, source = source, env = seq {}, git = seq {}, egress = M.egress_default() }
+   return { name = name, source = source, env = seq {}, git = seq {}, egress = M.egress_default(),
+            credentials = seq {} }
 end
 
 -- The fields a policy sees, in view order: { {key=, ...}, ... }.

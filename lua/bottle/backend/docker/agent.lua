@@ -24,6 +24,15 @@ local function env_list(map)
    return out
 end
 
+-- The launcher's variables (no value of the bottle's env), and under gVisor
+-- the switch Claude Code's Bun runtime needs there (its JIT crashes).
+function M.env(state)
+   local env = {}
+   for k, v in pairs(state.plan.agent_env or {}) do env[k] = v end
+   if state.runtime == "runsc" then env.BUN_JSC_useJIT = "0" end
+   return env
+end
+
 function M.config(state)
    local plan = state.plan
    local config = {
@@ -31,7 +40,7 @@ function M.config(state)
       -- The entrypoint is replaced so that an image's own entrypoint cannot
       -- start anything before provisioning.
       Entrypoint = M.KEEP_ALIVE,
-      Env = env_list(plan.agent_env),
+      Env = env_list(M.env(state)),
       Labels = resources.labels(state, "agent", { [resources.DETACHED] = state.detach and "1" or "0" }),
       HostConfig = limits.host_config(state, "agent", {
          NetworkMode = networks.internal(plan),

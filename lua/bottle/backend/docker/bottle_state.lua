@@ -10,7 +10,7 @@ local S = {}
 local KNOWN = { created = true, running = true, paused = true, restarting = true, removing = true,
                 exited = true, dead = true }
 
-S.SIDECARS = { "pipelock", "git-gate" }
+S.SIDECARS = { "pipelock", "git-gate", "cred-proxy" }
 
 local function state_of(c)
    return KNOWN[c.state] and c.state or "unknown"

@@ -13,6 +13,7 @@ local tar = require "bottle.tar"
 local schema = require "bottle.schema"
 local firewall = require "bottle.firewall"
 local gitgate = require "bottle.gitgate"
+local cred_proxy = require "bottle.cred_proxy"
 local resources = require "bottle.backend.docker.resources"
 local networks = require "bottle.backend.docker.networks"
 local api_mod = require "bottle.backend.docker.api"
@@ -131,6 +132,14 @@ function M.facts(api, state)
       facts.gate_ip = address_on(info, networks.internal(plan))
       if not facts.gate_ip then return nil, "the git gate has no address on the internal network", "engine" end
    end
+   if plan.credentials and #plan.credentials > 0 then
+      info, msg, code = api:container_inspect(plan.names.cred_proxy)
+      if not info then return nil, msg, code end
+      facts.cred_proxy_ip = address_on(info, networks.internal(plan))
+      if not facts.cred_proxy_ip then
+         return nil, "the credential proxy has no address on the internal network", "engine"
+      end
+   end
    return facts
 end
 
@@ -156,6 +165,16 @@ function M.rulesets(api, state, facts)
                           must = { ("tcp dport %d accept"):format(gitgate.PORT) } }
       allow[#allow + 1] = { addr = facts.gate_ip, port = gitgate.PORT }
    end
+   if facts.cred_proxy_ip then
+      local route_ports = {}
+      for i, r in ipairs(plan.credentials) do route_ports[i] = r.port end
+      list[#list + 1] = { role = "cred-proxy", target = plan.names.cred_proxy,
+                          rules = firewall.cred_proxy { listen_port = cred_proxy.PORT, from = facts.subnet,
+                                                        ports = route_ports, trusted = trusted(plan),
+                                                        blocked = blocked, host = host },
+                          must = { ("tcp dport %d accept"):format(cred_proxy.PORT) } }
+      allow[#allow + 1] = { addr = facts.cred_proxy_ip, port = cred_proxy.PORT }
+   end
    local must = {}
    for _, a in ipairs(allow) do must[#must + 1] = ("ip daddr %s tcp dport %d accept"):format(a.addr, a.port) end
    list[#list + 1] = { role = "agent", target = plan.names.agent, rules = firewall.agent { allow = allow },
@@ -167,6 +186,7 @@ end
 function M.push_teardown(api, state)
    local roles = { "pipelock", "agent" }
    if state.plan.git and #state.plan.git > 0 then table.insert(roles, 2, "git-gate") end
+   if state.plan.credentials and #state.plan.credentials > 0 then table.insert(roles, 2, "cred-proxy") end
    for _, role in ipairs(roles) do
       resources.push_removal(api, state, "container", M.helper_name(state.plan, role))
    end
@@ -270,6 +290,7 @@ function M.apply(api, state)
    end
    local hosts = { facts.pipelock_ip .. " " .. plan.names.pipelock }
    if facts.gate_ip then hosts[#hosts + 1] = facts.gate_ip .. " " .. gitgate.HOST .. " " .. plan.names.git_gate end
+   if facts.cred_proxy_ip then hosts[#hosts + 1] = facts.cred_proxy_ip .. " " .. plan.names.cred_proxy end
    local argv = { "sh", "-c", 'printf "%s\\n" "$@" >> /etc/hosts', "sh" }
    for _, h in ipairs(hosts) do argv[#argv + 1] = h end
    local r

@@ -17,6 +17,7 @@ local limits = require "bottle.backend.docker.limits"
 local bottle_state = require "bottle.backend.docker.bottle_state"
 local dns_probe = require "bottle.backend.docker.dns_probe"
 local env_file = require "bottle.backend.docker.env_file"
+local cred_proxy = require "bottle.backend.docker.cred_proxy"
 
 local M = {}
 
@@ -24,7 +25,8 @@ M.MIN_API_VERSION = "1.41"
 -- The images a plan names by default (for doctor, which has no plan).
 local planner = require "bottle.plan"
 M.DEFAULT_IMAGES = { pipelock = planner.PIPELOCK_IMAGE, agent = planner.AGENT_IMAGE,
-                     git_gate = planner.GIT_GATE_IMAGE, firewall = firewall.DEFAULT_IMAGE }
+                     git_gate = planner.GIT_GATE_IMAGE, firewall = firewall.DEFAULT_IMAGE,
+                     cred_proxy = planner.CRED_PROXY_IMAGE }
 
 local function version_at_least(v, min)
    local a1, a2 = tostring(v):match("^(%d+)%.(%d+)")
@@ -70,6 +72,8 @@ local function image_hint(role, image)
       return "build it with `make test-images`"
    elseif role == "git_gate" then
       return "build it with `docker build -f Dockerfile.git-gate -t " .. image .. " .` (tests: `make test-images`)"
+   elseif role == "cred_proxy" then
+      return "build it with `docker build -f Dockerfile.cred-proxy -t " .. image .. " .` (tests: `make test-images`)"
    elseif role == "firewall" then
       return "build it with `docker build -f Dockerfile.firewall -t " .. image .. " .` (tests: `make test-images`)"
    elseif role == "agent" then
@@ -106,10 +110,15 @@ function Docker:prepare(plan, state)
    local function add(kind, call) calls[#calls + 1] = call; kinds[#kinds + 1] = kind end
    add({ "info" }, { "engine info", "GET", "/info" })
    local with_git = plan.git and #plan.git > 0
-   for _, role in ipairs { "pipelock", "agent", "firewall", with_git and "git_gate" or nil } do
-      -- the gate's and the helper's images fall back like their modules do
+   local with_creds = cred_proxy.wanted(plan)
+   local image_roles = { "pipelock", "agent", "firewall" }
+   if with_git then image_roles[#image_roles + 1] = "git_gate" end
+   if with_creds then image_roles[#image_roles + 1] = "cred_proxy" end
+   for _, role in ipairs(image_roles) do
+      -- the gate's and the helpers' images fall back like their modules do
       local image = role == "git_gate" and require("bottle.backend.docker.git_gate").image(plan)
-         or role == "firewall" and firewall.image(plan) or plan.images[role]
+         or role == "firewall" and firewall.image(plan) or role == "cred_proxy" and cred_proxy.image(plan)
+         or plan.images[role]
       add({ "image", role, image }, { "inspect image " .. image, "GET", "/images/" .. api_mod.urlencode(image) .. "/json" })
    end
    if with_git then
@@ -127,6 +136,10 @@ function Docker:prepare(plan, state)
    if with_git then
       container_names[#container_names + 1] = plan.names.git_gate
       container_names[#container_names + 1] = firewall.helper_name(plan, "git-gate")
+   end
+   if with_creds then
+      container_names[#container_names + 1] = plan.names.cred_proxy
+      container_names[#container_names + 1] = firewall.helper_name(plan, "cred-proxy")
    end
    for _, name in ipairs(container_names) do
       add({ "name", "container", name }, { "inspect container " .. name, "GET", "/containers/" .. name .. "/json" })
@@ -219,6 +232,7 @@ function Docker:up(state, progress)
    if plan.ca then ca.push_teardown(c, state) end
    pipelock.push_teardown(c, state)
    if git_gate then git_gate.push_teardown(c, state) end
+   if cred_proxy.wanted(plan) then cred_proxy.push_teardown(c, state) end
    agent.push_teardown(c, state)
    firewall.push_teardown(c, state)
 
@@ -256,6 +270,10 @@ function Docker:up(state, progress)
       ok, msg, code = progress("git-gate", git_gate.create, c, state)
       if not ok then return nil, msg, code end
    end
+   if cred_proxy.wanted(plan) then
+      ok, msg, code = progress("cred-proxy", cred_proxy.create, c, state)
+      if not ok then return nil, msg, code end
+   end
    -- The walls under pipelock, in every namespace, before the agent runs
    -- anything but its keep-alive and update-ca-certificates.
    return progress("firewall", firewall.apply, c, state)
@@ -268,7 +286,12 @@ function Docker:provision(state)
    if not state.docker.agent_id then
       return nil, "provision: the agent container has not been created", "usage"
    end
-   return provision.run(c, state)
+   local ok
+   ok, msg, code = provision.run(c, state)
+   if not ok then return nil, msg, code end
+   ok, msg, code = cred_proxy.provision_agent(c, state)
+   if not ok then return nil, "claude settings: " .. tostring(msg), code end
+   return true
 end
 
 ---------------------------------------------------------------------------
@@ -495,13 +518,13 @@ function Docker:doctor()
        ("%s (needs %s or later)"):format(tostring(v.ApiVersion), M.MIN_API_VERSION))
    local images = {}
    for role, default in pairs(M.DEFAULT_IMAGES) do images[role] = self.images[role] or default end
-   for _, role in ipairs { "pipelock", "agent", "firewall", "git_gate" } do
+   for _, role in ipairs { "pipelock", "agent", "firewall", "git_gate", "cred_proxy" } do
       local img, _, icode = c:image_inspect(images[role])
       add(role:gsub("_", " ") .. " image present", img ~= nil,
           img and images[role]
              or (images[role] .. (icode == "not_found" and (" is missing: " .. image_hint(role, images[role])) or "")),
-          -- only bottles with git remotes need the gate
-          role == "git_gate" and { optional = true } or nil)
+          -- only bottles with git remotes need the gate, only bottles with credentials the proxy
+          (role == "git_gate" or role == "cred_proxy") and { optional = true } or nil)
    end
    dns_checks(c, v.Version, images.agent, add)
    local info = c:info()
@@ -512,9 +535,10 @@ function Docker:doctor()
    return checks
 end
 
--- logs(slug, opts): pipelock's decision log (its JSON lines on stdout).
+-- logs(slug, opts): pipelock's decision log (its JSON lines on stdout), and
+-- beside it the credential proxy's access log when the bottle has one.
 -- opts.on_line(line) hears each line; opts.follow keeps streaming until the
--- sidecar stops or on_line returns false.
+-- sidecars stop or on_line returns false.
 function Docker:logs(slug, opts)
    opts = opts or {}
    local c, msg, code = self:api()
@@ -522,12 +546,14 @@ function Docker:logs(slug, opts)
    local found
    found, msg, code = resources.find(c, slug)
    if not found then return unreachable(msg, code) end
-   local sidecar
+   local sidecar, proxy
    for _, ctr in ipairs(found.containers) do
       if ctr.role == "pipelock" then sidecar = ctr end
+      if ctr.role == cred_proxy.ROLE then proxy = ctr end
    end
    if not sidecar then return nil, ("no pipelock sidecar for bottle %q (see `bottle list`)"):format(slug), "not_found" end
    local on_line = opts.on_line or function(line) io.stdout:write(line, "\n") end
+   if proxy then return M.merged_logs(c, { sidecar, proxy }, opts, on_line) end
    local stopped = false
    local feed = stream.line_splitter(function(line)
       if stopped then return end
@@ -567,6 +593,49 @@ function Docker:egress_apply(slug, yaml, opts)
    found, msg, code = resources.find(c, slug)
    if not found then return unreachable(msg, code) end
    return require("bottle.backend.docker.egress_live").apply(c, slug, yaml, opts, found)
+end
+
+-- Several sidecars' stdout lines, each read with the engine's timestamps
+-- (fixed-width RFC 3339, so they sort as text): merged in time order, or,
+-- following, as they come; the timestamp is cut off before on_line.
+function M.merged_logs(c, containers, opts, on_line)
+   local stopped = false
+   local function deliver(line)
+      if stopped then return end
+      if on_line(line:gsub("^%S+ ", "", 1)) == false then stopped = true end
+   end
+   local calls, collected = {}, {}
+   for i, ctr in ipairs(containers) do
+      collected[i] = {}
+      local call_opts = { query = { stdout = true, stderr = false, timestamps = true,
+                                    follow = opts.follow or false, tail = opts.tail or "all" },
+                          raw = true, timeout_ms = opts.follow and 0 or nil }
+      if opts.follow then
+         local lines = stream.line_splitter(deliver)
+         call_opts.on_data = stream.demuxer(function(_, payload)
+            lines(payload)
+            if stopped then return false end
+         end)
+      end
+      calls[i] = { "logs of " .. ctr.name, "GET", "/containers/" .. ctr.id .. "/logs", call_opts }
+   end
+   local results = c:many(calls)
+   for i, r in ipairs(results) do
+      if r[1] == nil and not (stopped and r[3] == "callback") then return nil, r[2], r[3] end
+      if not opts.follow then
+         local out = stream.split(r[1])
+         for line in out:gmatch("[^\n]+") do collected[i][#collected[i] + 1] = line end
+      end
+   end
+   if not opts.follow then
+      local all = {}
+      for _, lines in ipairs(collected) do
+         for _, line in ipairs(lines) do all[#all + 1] = line end
+      end
+      table.sort(all, function(a, b) return a:match("^%S+") < b:match("^%S+") end)
+      for _, line in ipairs(all) do deliver(line) end
+   end
+   return true
 end
 
 M.version_at_least = version_at_least

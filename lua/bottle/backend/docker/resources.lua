@@ -14,7 +14,7 @@ M.DETACHED = "claude-bottle.detached"
 M.LAUNCHER = "claude-bottle.launcher"
 
 -- Containers go in this order (agent first: nothing uses it), then networks.
-M.CONTAINER_ORDER = { firewall = 0, agent = 1, ["git-gate"] = 2, ca = 3, pipelock = 4 }
+M.CONTAINER_ORDER = { firewall = 0, agent = 1, ["git-gate"] = 2, ["cred-proxy"] = 2, ca = 3, pipelock = 4 }
 
 -- "<boot id>/<pid>/<start time>" of this process when /proc tells us, so that
 -- `cleanup` can tell an attached session whose launcher died from a live one.
