@@ -22,7 +22,7 @@ local function make(opts)
    U.write(dir .. "/bottles.json", cjson.encode {
       bottles = { b = { egress = { allowlist = opts.hosts or { "allowed.test" }, passthrough = opts.passthrough,
                                    ports = { 443, 8443 } },
-                        env = { MODE = "quixotic-literal" } } },
+                        env = { MODE = "quixotic-literal" }, credentials = opts.credentials } },
       agents = { a = { bottle = "b" } } })
    local paths = {}
    for i, src in ipairs(opts.policies or {}) do paths[i] = U.write(("%s/p%d.lua"):format(dir, i), src) end
@@ -82,6 +82,17 @@ describe("egress_change", function()
       local text = C.render("s", p)
       assert.matches("+ allow       new.example", text, 1, true)
       assert.matches("The manifest is not changed", text, 1, true)
+   end)
+
+   it("keeps a credential route's host out of the rebuilt config, even when allowed live", function()
+      local t = make { hosts = { "allowed.test", "api.github.com" }, credentials = { {
+         name = "github", upstream = "https://api.github.com", header = "Authorization", scheme = "Bearer",
+         value = "${GH_TOKEN}" } } }
+      assert.is_nil(t.plan.pipelock.yaml:find("api.github.com", 1, true))
+      local p = assert(build(t, { allow = { "api.github.com", "new.example" } }))
+      assert.truthy(p.yaml:find("new.example", 1, true))
+      assert.is_nil(p.yaml:find("api.github.com", 1, true))
+      assert.is_nil(U.read(t.stage .. "/" .. C.RECORD):find("GH_TOKEN", 1, true))
    end)
 
    it("refuses hostile hosts with invalid_host, and an empty list with usage", function()
