@@ -280,9 +280,9 @@ function Docker:up(state, progress)
    -- The CA container needs no network: it is created and started alongside
    -- the networks, and the ca step collects what it made.
    ok, msg, code = progress("networks", function()
-      local made, err, ecode, extra = networks.create(c, state, self:network_pools(),
-                                                      plan.ca and { ca.create_call(state) } or nil)
-      if not made then return nil, err, ecode end
+      local extra, err, ecode = networks.create(c, state, self:network_pools(),
+                                                plan.ca and { ca.create_call(state) } or nil)
+      if not extra then return nil, err, ecode end
       if plan.ca then return ca.start(c, state, extra[1][1]) end
       return true
    end)

@@ -113,7 +113,7 @@ local function choose(state, pools, taken, names)
    return chosen
 end
 
---- create(api, state, pools, extra) → true, extra_results | nil, message, code.
+--- create(api, state, pools, extra) → extra_results | nil, message, code.
 -- pools: parsed (subnets.check_pool).  extra: more calls for the first
 -- batch (the CA container is made alongside the networks); their results
 -- come back as api:many gives them.  A network that loses a race with a
@@ -160,11 +160,11 @@ function M.create(api, state, pools, extra)
       for _, r in ipairs(extra_results) do
          if attempt == 1 and not r[1] then problems[#problems + 1] = r[2] end
       end
-      if #problems > 0 then return nil, table.concat(problems, "; "), "engine", extra_results end
-      if next(wanted) == nil then return true, extra_results end
+      if #problems > 0 then return nil, table.concat(problems, "; "), "engine" end
+      if next(wanted) == nil then return extra_results end
    end
    return nil, ("no free subnet after %d attempts: parallel launches took every one tried"):format(M.ATTEMPTS),
-      "engine", extra_results
+      "engine"
 end
 
 return M
