@@ -73,12 +73,17 @@ function M.overlaps(a, b)
    return a.base < b.base + size_of(b) and b.base < a.base + size_of(a)
 end
 
--- FNV-1a over the text: where a launcher starts looking, so that parallel
--- launches (different slugs) rarely try the same subnet first.
+-- FNV-1a over the text, then murmur3's finaliser (FNV's low bits are weak,
+-- and the pool is indexed by them): where a launcher starts looking, so
+-- that parallel launches (different slugs) rarely try the same subnet first.
 function M.hint(text)
    local h = 2166136261
    for i = 1, #text do h = ((h ~ text:byte(i)) * 16777619) & 0xffffffff end
-   return h
+   h = h ~ (h >> 16)
+   h = (h * 0x85ebca6b) & 0xffffffff
+   h = h ~ (h >> 13)
+   h = (h * 0xc2b2ae35) & 0xffffffff
+   return h ~ (h >> 16)
 end
 
 --- allocate(pools, prefix, taken, hint) → "a.b.c.d/prefix" | nil, message.
