@@ -35,7 +35,7 @@ INST_BINDIR ?= $(PREFIX)/bin
 
 DEB_PACKAGES = lua5.4 liblua5.4-dev libyaml-dev libcurl4-openssl-dev lua-busted \
                luarocks lua-cjson lua-argparse python3 python3-yaml pkg-config gcc make \
-               debootstrap openssl git lua-check shellcheck nftables iproute2
+               debootstrap openssl git lua-check shellcheck nftables iproute2 docker-registry time
 
 .PHONY: all setup images test-images test test-unit test-e2e lint memcheck bench bench-up bench-plan demo fuzz \
         fuzz-smoke deps deps-fuzz install uninstall clean print reliability-faults \
@@ -129,8 +129,9 @@ reliability-faults: $(CORE)
 	$(LUA) reliability/faults.lua $(RELIABILITY_ARGS)
 reliability-restart: $(CORE)
 	$(LUA) reliability/engine_restart.lua $(RELIABILITY_ARGS)
+# BOTTLES=100 sets how many bottles come up at once (default 20)
 reliability-load: $(CORE)
-	$(LUA) reliability/load.lua $(RELIABILITY_ARGS)
+	$(LUA) reliability/load.lua $(if $(BOTTLES),--bottles $(BOTTLES)) $(RELIABILITY_ARGS)
 reliability-secrets: $(CORE)
 	$(LUA) reliability/secrets.lua $(RELIABILITY_ARGS)
 reliability-containment: $(CORE)
