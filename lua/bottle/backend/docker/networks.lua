@@ -14,6 +14,11 @@ local M = {}
 M.ATTEMPTS = 12
 -- The engine's words when an explicit subnet overlaps a network it has.
 M.OVERLAP = "Pool overlaps"
+-- The engine makes networks one at a time (libnetwork's lock, the iptables
+-- rules): with a hundred launches at once a create waits minutes behind the
+-- others and then succeeds, so it gets longer than the client's minute
+-- (measured: make reliability-load BOTTLES=100, docs/reliability.md).
+M.CREATE_TIMEOUT_MS = 5 * 60 * 1000
 
 --- The bottle's network names, from its slug (the plan names no network:
 -- how a backend connects its parts is its own business).
@@ -36,7 +41,7 @@ end
 
 -- The create call of one network on `subnet` (nil: the engine's pools).
 local function create_call(state, n, subnet)
-   return { "create network " .. n.name, "POST", "/networks/create", { json = {
+   return { "create network " .. n.name, "POST", "/networks/create", { timeout_ms = M.CREATE_TIMEOUT_MS, json = {
       Name = n.name, Driver = "bridge", Internal = n.internal, CheckDuplicate = true,
       Labels = resources.labels(state, n.role),
       IPAM = subnet and { Driver = "default", Config = { { Subnet = subnet } } } or nil,
