@@ -118,6 +118,13 @@ while pending > 0 and core.monotonic() - t0 < 600 do
    core.sleep(0.02)
 end
 
+-- The launcher's last "bottle: ..." line (teardown lines may follow it).
+local function last_message(err)
+   local last
+   for line in err:gmatch("bottle: ([^\n]*)") do last = line end
+   return last
+end
+
 local up, refused, rss = {}, {}, {}
 for i, p in ipairs(launchers) do
    local out, err = R.read(p.stdout) or "", R.read(p.stderr) or ""
@@ -131,7 +138,7 @@ for i, p in ipairs(launchers) do
          agent = "claude-bottle-" .. slug, egress_network = "claude-bottle-egress-" .. slug } }
    else
       refused[#refused + 1] = { i = i, seconds = p.done,
-                                msg = err:match("bottle: ([^\n]*)\n?$") or ("exit " .. tostring(status)) }
+                                msg = last_message(err) or ("exit " .. tostring(status)) }
    end
    os.remove(p.stdout)
    os.remove(p.stderr)
