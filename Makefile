@@ -33,6 +33,9 @@ INST_LIBDIR ?= $(PREFIX)/lib/lua/$(LUA_VERSION)
 INST_LUADIR ?= $(PREFIX)/share/lua/$(LUA_VERSION)
 INST_BINDIR ?= $(PREFIX)/bin
 
+# docker-registry: the image specs start its binary on 127.0.0.1 with their
+# own storage; Debian's package also enables a registry service on :5000
+# (`systemctl disable --now docker-registry` if it should not run).
 DEB_PACKAGES = lua5.4 liblua5.4-dev libyaml-dev libcurl4-openssl-dev lua-busted \
                luarocks lua-cjson lua-argparse python3 python3-yaml pkg-config gcc make \
                debootstrap openssl git lua-check shellcheck nftables iproute2 docker-registry time
