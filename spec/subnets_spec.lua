@@ -132,7 +132,8 @@ local function fake(existing, answer)
       return 404, JSON, cjson.encode { message = "no route " .. path }
    end
    local c = assert(api_mod.new { endpoint = { base = "http://fake:1", name = "tcp://fake:1" }, http = http })
-   -- a tcp engine: the host's own routes are not read
+   -- requests go to http://docker/..., and with no socket the host's own
+   -- routes are not read (the engine is not on this host)
    c.endpoint.base = nil
    return c, created, seen
 end
@@ -244,5 +245,37 @@ describe("docker networks on the launcher's subnets", function()
       assert.are.same({ "192.168.0.0/24", "10.123.0.0/16" },
                       { subnets.format(routes[1].base, routes[1].bits), subnets.format(routes[2].base, routes[2].bits) })
       assert.are.same({}, networks.host_routes({ base = "http://x" }, path))
+   end)
+end)
+
+describe("doctor's network pool check", function()
+   it("says where the pool comes from, its room, the bottles' networks in it and anyone else's", function()
+      local existing = {
+         { Name = "claude-bottle-net-x", Labels = { ["claude-bottle.slug"] = "x" },
+           IPAM = { Config = { { Subnet = "10.123.4.8/29" } } } },
+         { Name = "someone-else", Labels = {}, IPAM = { Config = { { Subnet = "10.123.200.0/24" } } } },
+         { Name = "bridge", Labels = {}, IPAM = { Config = { { Subnet = "172.17.0.0/16" } } } },
+      }
+      local JSON = { ["content-type"] = "application/json" }
+      local function http(req)
+         local query = req.url:match("%?(.*)$") or ""
+         if query:find("label", 1, true) then
+            return 200, JSON, cjson.encode { existing[1] }
+         end
+         return 200, JSON, cjson.encode(existing)
+      end
+      local c = assert(api_mod.new { endpoint = { base = "http://fake:1", name = "tcp://fake:1" }, http = http })
+      local docker = require "bottle.backend.docker"
+      local checks = {}
+      local function add(check, ok, detail) checks[#checks + 1] = { check, ok, detail } end
+      docker.new { client = c }:pool_check(c, add)
+      assert.are.same({ "network pool", true,
+         "10.123.0.0/16 (the default; set network_pool in ~/.config/claude-bottle/config.yaml): room for about 2730"
+         .. " bottles, 1 bottle networks in it; skipped, in use by others: 10.123.200.0/24" }, checks[1])
+      checks = {}
+      docker.new { client = c, network_pool = { "10.50.0.0/24" }, network_pool_file = "/h/.config/claude-bottle/config.yaml" }
+         :pool_check(c, add)
+      assert.matches("^10%.50%.0%.0/24 %(network_pool in /h/%.config/claude%-bottle/config%.yaml%): room for about 10 bottles, 0",
+                     checks[1][3])
    end)
 end)

@@ -93,7 +93,7 @@ end
 function M.taken(api)
    local list, msg, code = api:network_list()
    if not list then return nil, msg, code end
-   local out = M.host_routes()
+   local out = M.host_routes(api.endpoint)
    for _, n in ipairs(list) do
       for _, cfg in ipairs((n.IPAM or {}).Config or {}) do
          local p = type(cfg.Subnet) == "string" and subnets.parse(cfg.Subnet)
