@@ -47,9 +47,20 @@ describe("#e2e images", function()
       w = R.workdir(AGENT)
       repo = reg.host .. "/cbt-" .. core.random_hex(3) .. "/pipelock"
       tag_ref = repo .. ":2.3.0"
-      G.tag(E.PIPELOCK_IMAGE, tag_ref)
+      -- the test pipelock plus a layer of its own, so that the pull has a
+      -- layer to download once the local image is gone
+      local dir = core.mkdtemp("/tmp/claude-bottle-e2e-build.")
+      assert(core.write_file(dir .. "/Dockerfile", ("FROM %s\nCOPY blob /claude-bottle-test-blob\n")
+         :format(E.PIPELOCK_IMAGE), tonumber("644", 8)))
+      assert(core.write_file(dir .. "/blob", core.random_hex(64):rep(4096), tonumber("644", 8)))
+      local pushed = "claude-bottle-test/ops-pushed:" .. core.random_hex(3)
+      assert(require("bottle.backend.docker.images").build(E.api(), pushed, "Dockerfile",
+         require("bottle.images").context(dir, "Dockerfile")))
+      core.rmtree(dir)
+      G.tag(pushed, tag_ref)
       first_digest = G.push(tag_ref)
       G.untag(tag_ref)
+      G.untag(pushed)   -- the image and its own layer are gone from the engine
    end)
 
    teardown(function()
@@ -90,6 +101,9 @@ describe("#e2e images", function()
       -- not a terminal: plain lines, no bar
       assert.is_nil(r.stderr:find("\r", 1, true))
       assert.matches("Digest: " .. first_digest, r.stderr, 1, true)
+      -- the image's own layer came from the registry; the base's were there
+      assert.matches("layer %x+: Pull complete", r.stderr)
+      assert.matches("layer %x+: Already exists", r.stderr)
       assert.is_true(present(tag_ref))
       assert.are.equal(first_digest, records().tags[tag_ref].digest)
       assert.are.equal(tonumber("600", 8), core.stat(w.state .. "/claude-bottle/digests.json").mode & tonumber("777", 8))
