@@ -33,9 +33,12 @@ INST_LIBDIR ?= $(PREFIX)/lib/lua/$(LUA_VERSION)
 INST_LUADIR ?= $(PREFIX)/share/lua/$(LUA_VERSION)
 INST_BINDIR ?= $(PREFIX)/bin
 
+# docker-registry: the image specs start its binary on 127.0.0.1 with their
+# own storage; Debian's package also enables a registry service on :5000
+# (`systemctl disable --now docker-registry` if it should not run).
 DEB_PACKAGES = lua5.4 liblua5.4-dev libyaml-dev libcurl4-openssl-dev lua-busted \
                luarocks lua-cjson lua-argparse python3 python3-yaml pkg-config gcc make \
-               debootstrap openssl git lua-check shellcheck nftables iproute2
+               debootstrap openssl git lua-check shellcheck nftables iproute2 docker-registry time
 
 .PHONY: all setup images test-images test test-unit test-e2e lint memcheck bench bench-up bench-plan demo fuzz \
         fuzz-smoke deps deps-fuzz install uninstall clean print reliability-faults \
@@ -131,8 +134,9 @@ reliability-faults: $(CORE)
 	$(LUA) reliability/faults.lua $(RELIABILITY_ARGS)
 reliability-restart: $(CORE)
 	$(LUA) reliability/engine_restart.lua $(RELIABILITY_ARGS)
+# BOTTLES=100 sets how many bottles come up at once (default 20)
 reliability-load: $(CORE)
-	$(LUA) reliability/load.lua $(RELIABILITY_ARGS)
+	$(LUA) reliability/load.lua $(if $(BOTTLES),--bottles $(BOTTLES)) $(RELIABILITY_ARGS)
 reliability-secrets: $(CORE)
 	$(LUA) reliability/secrets.lua $(RELIABILITY_ARGS)
 reliability-containment: $(CORE)

@@ -167,8 +167,12 @@ function R.leftovers(agent, stage_root)
    end
    for _, x in ipairs(nets) do left.names[#left.names + 1] = "network " .. x.Name end
    for _, name in ipairs(stage_root and core.listdir(stage_root) or {}) do
-      left.stage_dirs = left.stage_dirs + 1
-      left.names[#left.names + 1] = "stage dir " .. name
+      -- the state directory also holds the launcher's files (digests.json)
+      local st = core.stat(stage_root .. "/" .. name)
+      if st and st.type == "dir" then
+         left.stage_dirs = left.stage_dirs + 1
+         left.names[#left.names + 1] = "stage dir " .. name
+      end
    end
    left.total = left.containers + left.networks + left.stage_dirs
    return left

@@ -12,14 +12,20 @@
 -- all down, and what is left afterwards (must be nothing).  A launch the
 -- engine refuses is listed with its message and must leave nothing either.
 --
--- Docker's default address pools hold about 30 bridge networks, and a bottle
--- takes two: on an engine without `default-address-pools` in daemon.json, 20
--- bottles do not fit.  --private-engine runs the same test on a private
--- dockerd of this script's own (reliability/common.lua) configured with
--- default-address-pools 10.213.0.0/16 in /26 blocks.  That engine may not
--- touch the machine's iptables, whose FORWARD policy (set by the machine's
--- own dockerd) drops traffic between its containers: the requests from inside
--- are not checked there, everything else is.
+-- Also: the engine's memory per bottle (the resident memory of dockerd,
+-- containerd and the containerd shims, before and with the bottles up,
+-- divided by the bottles), and each sidecar's and agent's own memory (the
+-- Engine's one-shot stats: usage less the page cache, as `docker stats`
+-- shows it).
+--
+-- The bottles' networks are on subnets from the launcher's own pool
+-- (bottle.subnets: a /29 and a /28 each), so the engine's default address
+-- pools (about 30 networks, 15 bottles) no longer limit how many fit.
+-- --private-engine runs the same test on a private dockerd of this script's
+-- own (reliability/common.lua).  That engine may not touch the machine's
+-- iptables, whose FORWARD policy (set by the machine's own dockerd) drops
+-- traffic between its containers: the requests from inside are not checked
+-- there, everything else is.
 local R = dofile(((arg and arg[0] or ""):match("^(.*)/[^/]+$") or ".") .. "/common.lua")
 local core, E, cjson = R.core, R.E, R.cjson
 
@@ -44,6 +50,44 @@ if not io.open("/usr/bin/time") then
    os.exit(2)
 end
 
+-- Resident memory (KiB) of the engine's processes on this host: dockerd,
+-- containerd and every containerd shim (one per container).
+local ENGINE_COMMS = { dockerd = true, containerd = true, ["containerd-shim"] = true,
+                       ["containerd-shim-runc-v2"] = true }
+local function engine_rss()
+   local total, shims = 0, 0
+   for _, pid in ipairs(core.listdir("/proc") or {}) do
+      if pid:match("^%d+$") then
+         local st = R.read("/proc/" .. pid .. "/status")
+         local comm = st and st:match("^Name:%s*(%S+)")
+         if comm and ENGINE_COMMS[comm] then
+            total = total + (tonumber(st:match("VmRSS:%s*(%d+)")) or 0)
+            if comm:find("shim", 1, true) then shims = shims + 1 end
+         end
+      end
+   end
+   return total, shims
+end
+
+-- A container's memory as `docker stats` shows it (bytes): usage less the
+-- inactive page cache, from the engine's one-shot stats.
+local function container_memory(list)
+   local calls = {}
+   for i, name in ipairs(list) do
+      calls[i] = { "stats of " .. name, "GET", "/containers/" .. name .. "/stats",
+                   { query = { stream = false, ["one-shot"] = true }, timeout_ms = 60000 } }
+   end
+   local out = {}
+   for i, r in ipairs(E.api():many(calls)) do
+      local m = r[1] and r[1].memory_stats
+      if type(m) == "table" and m.usage then
+         local st = type(m.stats) == "table" and m.stats or {}
+         out[i] = m.usage - (st.inactive_file or st.total_inactive_file or st.cache or 0)
+      end
+   end
+   return out
+end
+
 local upstream_was_running = (function()
    local info = E.api():container_inspect(E.UPSTREAM)
    return info and info.State and info.State.Running
@@ -51,6 +95,8 @@ end)()
 E.start_upstream()
 local w = R.workdir(AGENT)
 local started = os.date("!%Y-%m-%dT%H:%M:%SZ")
+
+local engine_before, shims_before = engine_rss()
 
 -- 1. N launchers at once.
 local launchers = {}
@@ -72,6 +118,13 @@ while pending > 0 and core.monotonic() - t0 < 600 do
    core.sleep(0.02)
 end
 
+-- The launcher's last "bottle: ..." line (teardown lines may follow it).
+local function last_message(err)
+   local last
+   for line in err:gmatch("bottle: ([^\n]*)") do last = line end
+   return last
+end
+
 local up, refused, rss = {}, {}, {}
 for i, p in ipairs(launchers) do
    local out, err = R.read(p.stdout) or "", R.read(p.stderr) or ""
@@ -85,7 +138,7 @@ for i, p in ipairs(launchers) do
          agent = "claude-bottle-" .. slug, egress_network = "claude-bottle-egress-" .. slug } }
    else
       refused[#refused + 1] = { i = i, seconds = p.done,
-                                msg = err:match("bottle: ([^\n]*)\n?$") or ("exit " .. tostring(status)) }
+                                msg = last_message(err) or ("exit " .. tostring(status)) }
    end
    os.remove(p.stdout)
    os.remove(p.stderr)
@@ -94,6 +147,21 @@ local up_times = {}
 for _, b in ipairs(up) do up_times[#up_times + 1] = b.seconds end
 local all_returned = R.max(up_times)
 R.say("%d of %d up; last launcher returned after %.2fs", #up, opts.bottles, all_returned)
+
+-- The engine's and the bottles' own memory, with every bottle up.
+local engine_after, shims_after = engine_rss()
+local mem = { agent = {}, pipelock = {} }
+do
+   local names, roles = {}, {}
+   for _, b in ipairs(up) do
+      names[#names + 1], roles[#roles + 1] = b.names.agent, "agent"
+      names[#names + 1], roles[#roles + 1] = "claude-bottle-pipelock-" .. b.slug, "pipelock"
+   end
+   for i, bytes in pairs(container_memory(names)) do
+      local t = mem[roles[i]]
+      t[#t + 1] = bytes / 1024
+   end
+end
 
 -- 2. Each bottle: listed as running, allowed and denied from inside.
 local listing = R.bottle(w, { "list", "--json" }, extra_env)
@@ -118,7 +186,7 @@ end
 
 -- 3. Collisions: slugs, container names, subnets.
 local c = E.api()
-local seen_slug, seen_name, seen_subnet, collisions = {}, {}, {}, {}
+local seen_slug, seen_name, collisions = {}, {}, {}
 for _, b in ipairs(up) do
    if seen_slug[b.slug] then collisions[#collisions + 1] = "slug " .. b.slug end
    seen_slug[b.slug] = true
@@ -128,16 +196,23 @@ for _, x in ipairs(assert(c:container_list { label = { "claude-bottle.agent=" ..
    if seen_name[name] then collisions[#collisions + 1] = "container " .. name end
    seen_name[name] = true
 end
+-- every pair of the bottles' subnets: none may share an address
+local subnets = require "bottle.subnets"
+local nets = {}
 for _, n in ipairs(assert(c:network_list { label = { "claude-bottle.agent=" .. AGENT } })) do
-   local info = c:network_inspect(n.Id)
-   for _, cfg in ipairs(info and info.IPAM and info.IPAM.Config or {}) do
-      if cfg.Subnet then
-         if seen_subnet[cfg.Subnet] then collisions[#collisions + 1] = "subnet " .. cfg.Subnet end
-         seen_subnet[cfg.Subnet] = n.Name
+   for _, cfg in ipairs(n.IPAM and n.IPAM.Config or {}) do
+      local p = cfg.Subnet and subnets.parse(cfg.Subnet)
+      if p then
+         for _, other in ipairs(nets) do
+            if subnets.overlaps(p, other.p) then
+               collisions[#collisions + 1] = ("subnet %s of %s overlaps %s of %s"):format(cfg.Subnet, n.Name,
+                  other.subnet, other.name)
+            end
+         end
+         nets[#nets + 1] = { p = p, subnet = cfg.Subnet, name = n.Name }
       end
    end
 end
-
 -- 4. All down at once.
 local downs = {}
 local t1 = core.monotonic()
@@ -166,6 +241,14 @@ print(("| bottles up / asked | %d / %d |"):format(#up, opts.bottles))
 print(("| time until the last launcher returned (all healthy) | %.2fs |"):format(all_returned))
 print(("| launcher up time, median / max | %.2fs / %.2fs |"):format(R.median(up_times), all_returned))
 print(("| launcher peak memory (max RSS), median / max | %d KiB / %d KiB |"):format(R.median(rss), R.max(rss)))
+local per = #up > 0 and (engine_after - engine_before) / #up or 0
+print(("| engine memory per bottle (dockerd + containerd + shims, RSS growth / bottles) | %.0f KiB"
+   .. " (%d to %d MiB, %d to %d shims) |")
+   :format(per, engine_before // 1024, engine_after // 1024, shims_before, shims_after))
+print(("| pipelock sidecar memory per bottle, median / max | %.0f KiB / %.0f KiB |"):format(R.median(mem.pipelock),
+   R.max(mem.pipelock)))
+print(("| agent container memory per bottle (keep-alive only), median / max | %.0f KiB / %.0f KiB |"):format(
+   R.median(mem.agent), R.max(mem.agent)))
 print(("| running in `bottle list` | %d |"):format(healthy))
 print(("| allowed 200 and denied 403 from inside | %s |"):format(engine and "not checked (private engine)" or behaving))
 print(("| collisions (slug, container name, subnet) | %d |"):format(#collisions))

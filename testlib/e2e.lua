@@ -20,6 +20,8 @@ E.TEST_LABEL = "claude-bottle-test"
 E.CERT_DIR = "/usr/local/share/claude-bottle-test"
 -- Docker's default address pools: the test policy lets pipelock reach the
 -- upstream server there (its SSRF guard blocks private addresses otherwise).
+-- The bottles' egress networks, where the upstream joins them, come from the
+-- launcher's pool (bottle.subnets, 10.123.0.0/16 by default): inside 10/8.
 E.DOCKER_POOLS = { "172.16.0.0/12", "192.168.0.0/16", "10.0.0.0/8" }
 
 function E.api()

@@ -72,6 +72,7 @@ local function build_parser()
    up:flag("--dry-run", "Show the preflight and stop; nothing is created.")
    up:flag("--yes", "Do not ask launch this agent? [y/N].")
    up:flag("--detach", "Leave the bottle running instead of attaching; `down` removes it.")
+   up:flag("--no-pull", "Do not pull or build a missing image: say the command instead.")
 
    local down = backend_opt(p:command("down", "Remove a bottle and everything it created."))
    down:argument("slug", "The bottle's slug (see `list`)."):args("?")
@@ -104,6 +105,10 @@ local function build_parser()
    cleanup:flag("--yes", "Remove what was found without asking.")
 
    backend_opt(p:command("doctor", "Check the engine and the images."))
+
+   local imgs = backend_opt(p:command("images", "List the images each role uses, present or missing, with digests."))
+   imgs:flag("--accept", "Take the new digest of every tag whose digest changed (see `up`).")
+   imgs:flag("--json", "Print JSON.")
    return p
 end
 
@@ -114,6 +119,27 @@ local function environment()
       XDG_CONFIG_HOME = os.getenv("XDG_CONFIG_HOME"),
       cwd = core.getcwd and core.getcwd() or os.getenv("PWD"),
    }
+end
+
+-- The user config file (bottle.config), read once.
+local user_config_cache
+local function user_config()
+   if not user_config_cache then
+      local cfg, err, code = require("bottle.config").load(environment())
+      if not cfg then return nil, err, code end
+      user_config_cache = cfg
+   end
+   return user_config_cache
+end
+
+-- The backend's options from the user config: the images, the network pool
+-- and where the shipped Dockerfiles are.
+local function backend_opts()
+   local cfg, err, code = user_config()
+   if not cfg then return nil, err, code end
+   local config = require "bottle.config"
+   return { images = config.images(cfg), network_pool = cfg.network_pool,
+            network_pool_file = cfg.network_pool and cfg.file, dockerfiles = cfg.dockerfiles }
 end
 
 -- manifest + policies + plan, the common front of plan/render/up.
@@ -132,8 +158,13 @@ local function make_plan(args)
    local policies, lerr, lcode = policy.load(paths)
    if not policies then return nil, lerr, lcode end
 
+   local bopts, cerr, ccode = backend_opts()
+   if not bopts then
+      policy.close(policies)
+      return nil, cerr, ccode
+   end
    -- the policies' processes end once the plan is made, whatever happened
-   local images = planner.images()
+   local images = bopts.images
    local results = table.pack(planner.build {
       manifest = manifest, agent = args.agent, policies = policies,
       options = { backend = args.backend, cwd = env.cwd, home = env.HOME, env_names = core.env_names(),
@@ -216,12 +247,23 @@ function commands.up(args)
    if not credentials then return nil, cerr, ccode end
 
    local launch = require "bottle.launch"
-   local backend, berr, bcode = require("bottle.backend").new(plan.backend)
+   local bopts, oerr, ocode = backend_opts()
+   if not bopts then return nil, oerr, ocode end
+   local backend, berr, bcode = require("bottle.backend").new(plan.backend, bopts)
    if not backend then return nil, berr, bcode end
-   local found, perr, pcode = launch.prepare(plan, { backend = backend, identities = extras.identities })
+   -- Missing images are fetched after the question (or refused, with the
+   -- commands, under --no-pull): the checks before it pass them over.
+   local image_fetch = require "bottle.image_fetch"
+   local missing, merr, mcode = image_fetch.missing(backend, plan)
+   if not missing then return nil, merr, mcode end
+   local blocked = image_fetch.blocked(missing, args.no_pull)
+   if blocked then return nil, blocked, "not_ready" end
+   local found, perr, pcode = launch.prepare(plan, { backend = backend, identities = extras.identities,
+                                                     fetching = image_fetch.set(missing) })
    if not found then return nil, perr, pcode end
 
    io.stderr:write(preflight.render(plan, colour_fn(2), extras.policy_logs, found))
+   if #missing > 0 then say("%s", image_fetch.describe(missing)) end
    if not args.yes then
       local yes, qerr = confirm(PROG .. ": launch this agent? [y/N] ")
       if yes == nil then return nil, qerr, "usage" end
@@ -229,6 +271,11 @@ function commands.up(args)
          say("not launched.")
          return 1
       end
+   end
+
+   if #missing > 0 then
+      local fetched, ferr, fcode = image_fetch.run(backend, missing)
+      if not fetched then return nil, ferr, fcode end
    end
 
    local result, uerr, ucode = launch.up(plan, {
@@ -252,8 +299,9 @@ end
 -- The backend instance a command asked for, with the images resolved here
 -- (for `doctor`, which has no plan to read them from).
 local function backend_or_fail(args)
-   return require("bottle.backend").new(args.backend or "docker",
-                                        { images = require("bottle.plan").images() })
+   local bopts, err, code = backend_opts()
+   if not bopts then return nil, err, code end
+   return require("bottle.backend").new(args.backend or "docker", bopts)
 end
 
 function commands.down(args)
@@ -505,6 +553,62 @@ function commands.doctor(args)
       if not c.ok and not c.optional then failed = true end
    end
    return failed and 1 or 0
+end
+
+-- `bottle images`: each role's image, present or missing, its digests and
+-- the recorded digest of its tag; --accept takes the changed digests.
+function commands.images(args)
+   local digests = require "bottle.digests"
+   local path, perr = digests.path()
+   if not path then return nil, perr, "usage" end
+   local records, lerr, lcode = digests.load(path)
+   if not records then return nil, lerr, lcode end
+   if args.accept then
+      local taken = digests.accept(records)
+      if #taken == 0 then
+         say("no changed digest is waiting to be accepted.")
+         return 0
+      end
+      local ok, serr, scode = digests.save(records, path)
+      if not ok then return nil, serr, scode end
+      for _, t in ipairs(taken) do say("accepted %s: %s (was %s)", t.ref, t.new, t.old or "none") end
+      return 0
+   end
+   local backend, err, code = backend_or_fail(args)
+   if not backend then return nil, err, code end
+   if type(backend.image_status) ~= "function" then
+      return nil, "the " .. tostring(args.backend) .. " backend does not list images", "usage"
+   end
+   local list, ierr, icode = backend:image_status(nil)
+   if not list then return nil, ierr, icode end
+   local images = require "bottle.images"
+   for _, e in ipairs(list) do
+      local r = images.parse(e.image)
+      local rec = r and r.tag and not r.digest and records.tags[images.tag_ref(r)]
+      e.recorded = rec and rec.digest or nil
+      e.pending = r and r.tag and records.pending[images.tag_ref(r)] and records.pending[images.tag_ref(r)].digest or nil
+      e.how = e.source and e.source.how or nil
+      e.source = nil
+   end
+   if args.json then
+      io.stdout:write(sanitize.json(cjson.encode(list)), "\n")
+      return 0
+   end
+   local line = sanitize.line
+   io.stdout:write(("%-10s %-8s %-48s %s\n"):format("ROLE", "STATE", "IMAGE", "DIGEST"))
+   for _, e in ipairs(list) do
+      local digest = (e.digests and e.digests[1] or ""):match("@(sha256:%x+)$") or (e.present and "(built here)" or "")
+      io.stdout:write(("%-10s %-8s %-48s %s\n"):format(e.role, e.present and "present" or "missing", line(e.image),
+         line(digest)))
+      if e.id then io.stdout:write(("  id %s\n"):format(line(e.id))) end
+      if e.recorded then io.stdout:write(("  recorded for its tag: %s\n"):format(line(e.recorded))) end
+      if e.pending then
+         io.stdout:write(("  CHANGED: the registry served %s; `bottle images --accept` takes it\n"):format(line(e.pending)))
+      end
+      if not e.present then io.stdout:write(("  `bottle up` %s it\n"):format(e.how == "build" and "builds"
+         or e.how == "make" and "cannot fetch it (`make test-images`):" or "pulls")) end
+   end
+   return 0
 end
 
 -- -> exit status

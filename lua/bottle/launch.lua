@@ -114,6 +114,7 @@ local function new_run(plan, opts)
       identities = opts.identities or {},
       teardown = run.teardown,
       detach = opts.detach and true or false,
+      fetching = opts.fetching,   -- {image = true}: missing, about to be fetched
    }
    -- The progress function the backend sees: it refuses to start a step once
    -- a signal is pending, and remembers the step so errors can name it.

@@ -103,6 +103,7 @@ function Client:build(method, path, opts)
    elseif method == "POST" or method == "PUT" then
       req.body = ""
    end
+   for k, v in pairs(opts.headers or {}) do req.headers[k] = v end
    req.on_data = opts.on_data
    return req
 end
@@ -131,8 +132,8 @@ local function interpret(what, status, headers, body, raw)
 end
 
 -- call(what, method, path, opts) → decoded JSON (or true / the body), status, headers.
--- opts: query, json, body, content_type, raw (return the body as a string),
--- on_data (stream the body), timeout_ms.
+-- opts: query, json, body, content_type, headers, raw (return the body as a
+-- string), on_data (stream the body), timeout_ms.
 function Client:call(what, method, path, opts)
    local status, headers, body = self.http(self:build(method, path, opts))
    return interpret(what, status, headers, body, opts and opts.raw)

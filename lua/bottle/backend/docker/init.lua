@@ -7,6 +7,9 @@ local cjson = require "cjson"
 local api_mod = require "bottle.backend.docker.api"
 local resources = require "bottle.backend.docker.resources"
 local networks = require "bottle.backend.docker.networks"
+local subnets = require "bottle.subnets"
+local images = require "bottle.images"
+local docker_images = require "bottle.backend.docker.images"
 local ca = require "bottle.backend.docker.ca"
 local pipelock = require "bottle.backend.docker.pipelock"
 local agent = require "bottle.backend.docker.agent"
@@ -46,10 +49,23 @@ Docker.__index = Docker
 -- with fakes), made from DOCKER_HOST on first use otherwise.
 -- opts.images: {pipelock, agent, git_gate, firewall} for `doctor`, which has
 -- no plan (the launcher resolves them once, above the backend).
+-- opts.network_pool: CIDR strings the bottles' subnets are carved from
+-- (the user config's network_pool; bottle.subnets.DEFAULT_POOL otherwise).
 function M.new(opts)
    opts = opts or {}
    if type(opts) ~= "table" then error("docker.new: opts must be a table", 2) end
-   return setmetatable({ client = opts.client, images = opts.images or {} }, Docker)
+   return setmetatable({ client = opts.client, images = opts.images or {},
+                         network_pool = opts.network_pool, network_pool_file = opts.network_pool_file,
+                         dockerfiles = opts.dockerfiles }, Docker)
+end
+
+-- The pool the bottles' subnets come from: opts.network_pool (the user
+-- config's network_pool, CIDR strings) or bottle.subnets' default.
+function Docker:network_pools()
+   local list = self.network_pool or subnets.DEFAULT_POOL
+   local pools, msg = subnets.check_pool(list)
+   if not pools then error("docker: network_pool: " .. msg, 2) end
+   return pools, list
 end
 
 function Docker:api()
@@ -66,21 +82,14 @@ local function unreachable(msg, code)
       :format(ep and ep.name or tostring(os.getenv("DOCKER_HOST")), msg), code
 end
 
--- How to get an image that is missing.
-local function image_hint(role, image)
-   if image:match("^claude%-bottle%-test/") then
-      return "build it with `make test-images`"
-   elseif role == "git_gate" then
-      return "build it with `docker build -f Dockerfile.git-gate -t " .. image .. " .` (tests: `make test-images`)"
-   elseif role == "cred_proxy" then
-      return "build it with `docker build -f Dockerfile.cred-proxy -t " .. image .. " .` (tests: `make test-images`)"
-   elseif role == "firewall" then
-      return "build it with `docker build -f Dockerfile.firewall -t " .. image .. " .` (tests: `make test-images`)"
-   elseif role == "agent" then
-      return "build it with `docker build -t " .. image .. " .` in a claude-bottle checkout (or set BOTTLE_AGENT_IMAGE)"
-   end
-   return "pull it with `docker pull " .. image .. "` (or set BOTTLE_PIPELOCK_IMAGE to a local build,"
-      .. " e.g. claude-bottle-test/pipelock:2.3.0 from `make test-images`)"
+-- How to get an image that is missing: `up` fetches it itself (unless
+-- --no-pull), or the exact command.
+local function image_hint(role, image, dir)
+   local src = images.source(role, image, dir)
+   if not src then return "it is not an image reference" end
+   if src.how == "make" then return "build it with `make test-images`" end
+   return ("`bottle up` %s it (or run `%s`)"):format(src.how == "build" and "builds" or "pulls",
+      images.command(image, src))
 end
 
 -- The engine's version record, checked: reachable, API new enough.  Not the
@@ -111,15 +120,9 @@ function Docker:prepare(plan, state)
    add({ "info" }, { "engine info", "GET", "/info" })
    local with_git = plan.git and #plan.git > 0
    local with_creds = cred_proxy.wanted(plan)
-   local image_roles = { "pipelock", "agent", "firewall" }
-   if with_git then image_roles[#image_roles + 1] = "git_gate" end
-   if with_creds then image_roles[#image_roles + 1] = "cred_proxy" end
-   for _, role in ipairs(image_roles) do
-      -- the gate's and the helpers' images fall back like their modules do
-      local image = role == "git_gate" and require("bottle.backend.docker.git_gate").image(plan)
-         or role == "firewall" and firewall.image(plan) or role == "cred_proxy" and cred_proxy.image(plan)
-         or plan.images[role]
-      add({ "image", role, image }, { "inspect image " .. image, "GET", "/images/" .. api_mod.urlencode(image) .. "/json" })
+   for _, e in ipairs(self:plan_images(plan)) do
+      add({ "image", e.role, e.image }, { "inspect image " .. e.image, "GET",
+                                          "/images/" .. api_mod.urlencode(e.image) .. "/json" })
    end
    if with_git then
       -- the gate's entries and identity keys, read before anything exists
@@ -156,10 +159,11 @@ function Docker:prepare(plan, state)
          if not r[1] then return unreachable(r[2], r[3]) end
          info = r[1]
       elseif kind[1] == "image" then
-         if not r[1] then
+         -- an image `up` is about to fetch (state.fetching) is no problem
+         if not r[1] and not (r[3] == "not_found" and (state.fetching or {})[kind[3]]) then
             if r[3] == "not_found" then
                problems[#problems + 1] = ("the %s image %s is not present: %s"):format(kind[2], kind[3],
-                  image_hint(kind[2], kind[3]))
+                  image_hint(kind[2], kind[3], self.dockerfiles))
             else
                problems[#problems + 1] = r[2]
             end
@@ -205,6 +209,55 @@ function Docker:prepare(plan, state)
 end
 
 ---------------------------------------------------------------------------
+-- images: what a plan runs, present or missing, and fetching the missing.
+
+--- plan_images(plan) → { {role, image} }: the images a launch of `plan`
+-- runs (the git gate's only with git remotes); with no plan, every role's
+-- configured image.
+function Docker:plan_images(plan)
+   local out = {}
+   if not plan then
+      for _, role in ipairs(images.ROLES) do
+         out[#out + 1] = { role = role, image = self.images[role] or M.DEFAULT_IMAGES[role] }
+      end
+      return out
+   end
+   local with_git = plan.git and #plan.git > 0
+   local roles = { "pipelock", "agent", "firewall" }
+   if with_git then roles[#roles + 1] = "git_gate" end
+   if cred_proxy.wanted(plan) then roles[#roles + 1] = "cred_proxy" end
+   for _, role in ipairs(roles) do
+      -- the gate's and the helpers' images fall back like their modules do
+      local image = role == "git_gate" and require("bottle.backend.docker.git_gate").image(plan)
+         or role == "firewall" and firewall.image(plan) or role == "cred_proxy" and cred_proxy.image(plan)
+         or plan.images[role]
+      out[#out + 1] = { role = role, image = image }
+   end
+   return out
+end
+
+--- image_status(plan) → entries {role, image, present, id, digests, source} |
+-- nil, message, code.  source says how a missing one is got
+-- (bottle.images.source).
+function Docker:image_status(plan)
+   local c, msg, code = self:api()
+   if not c then return nil, msg, code end
+   local list
+   list, msg, code = docker_images.status(c, self:plan_images(plan))
+   if not list then return unreachable(msg, code) end
+   for _, e in ipairs(list) do e.source = images.source(e.role, e.image, self.dockerfiles) end
+   return list
+end
+
+--- fetch_image(entry, opts) → {how, digest} | nil, message, code: pulls or
+-- builds one missing image (opts: records, on_event; see docker/images.lua).
+function Docker:fetch_image(entry, opts)
+   local c, msg, code = self:api()
+   if not c then return nil, msg, code end
+   return docker_images.fetch(c, entry, opts)
+end
+
+---------------------------------------------------------------------------
 -- up: networks (+ CA container), CA, agent, pipelock, git gate.
 
 function Docker:up(state, progress)
@@ -239,14 +292,10 @@ function Docker:up(state, progress)
    -- The CA container needs no network: it is created and started alongside
    -- the networks, and the ca step collects what it made.
    ok, msg, code = progress("networks", function()
-      local calls = networks.calls(state)
-      if plan.ca then calls[#calls + 1] = ca.create_call(state) end
-      local results, problems = c:many(calls), {}
-      for _, r in ipairs(results) do
-         if not r[1] then problems[#problems + 1] = r[2] end
-      end
-      if #problems > 0 then return nil, table.concat(problems, "; "), "engine" end
-      if plan.ca then return ca.start(c, state, results[#results][1]) end
+      local extra, err, ecode = networks.create(c, state, self:network_pools(),
+                                                plan.ca and { ca.create_call(state) } or nil)
+      if not extra then return nil, err, ecode end
+      if plan.ca then return ca.start(c, state, extra[1][1]) end
       return true
    end)
    if not ok then return nil, msg, code end
@@ -495,6 +544,32 @@ local function dns_checks(c, version, image, add)
        { optional = true })
 end
 
+-- The network pool: where it comes from, how full it is, and whether a
+-- network that is not a bottle's (or a route of this host) sits in it.
+function Docker:pool_check(c, add)
+   local pools, list = self:network_pools()
+   local taken = networks.taken(c) or {}
+   local inside, foreign = 0, {}
+   local ours = {}
+   for _, n in ipairs(c:network_list { label = { resources.SLUG } } or {}) do
+      for _, cfg in ipairs((n.IPAM or {}).Config or {}) do ours[cfg.Subnet or ""] = true end
+   end
+   for _, t in ipairs(taken) do
+      for _, p in ipairs(pools) do
+         if subnets.overlaps(t, p) then
+            local name = subnets.format(t.base, t.bits)
+            if ours[name] then inside = inside + 1 else foreign[#foreign + 1] = name end
+            break
+         end
+      end
+   end
+   add("network pool", true, ("%s (%s): room for about %d bottles, %d bottle networks in it%s"):format(
+      table.concat(list, ", "), self.network_pool and ("network_pool in " .. (self.network_pool_file or "the config"))
+         or "the default; set network_pool in ~/.config/claude-bottle/config.yaml",
+      subnets.capacity(pools), inside,
+      #foreign > 0 and ("; skipped, in use by others: " .. table.concat(foreign, ", ")) or ""))
+end
+
 function Docker:doctor()
    local checks = {}
    local function add(check, ok, detail, extra)
@@ -516,17 +591,21 @@ function Docker:doctor()
    add("engine reachable", true, ("%s: Docker Engine %s"):format(ep.name, printable_version(v.Version)))
    add("API version", version_at_least(v.ApiVersion, M.MIN_API_VERSION),
        ("%s (needs %s or later)"):format(tostring(v.ApiVersion), M.MIN_API_VERSION))
-   local images = {}
-   for role, default in pairs(M.DEFAULT_IMAGES) do images[role] = self.images[role] or default end
-   for _, role in ipairs { "pipelock", "agent", "firewall", "git_gate", "cred_proxy" } do
-      local img, _, icode = c:image_inspect(images[role])
+   local configured = {}
+   for role, default in pairs(M.DEFAULT_IMAGES) do configured[role] = self.images[role] or default end
+   for _, role in ipairs(images.ROLES) do
+      local image = configured[role]
+      local img, _, icode = c:image_inspect(image)
+      local src = images.source(role, image, self.dockerfiles)
       add(role:gsub("_", " ") .. " image present", img ~= nil,
-          img and images[role]
-             or (images[role] .. (icode == "not_found" and (" is missing: " .. image_hint(role, images[role])) or "")),
-          -- only bottles with git remotes need the gate, only bottles with credentials the proxy
-          (role == "git_gate" or role == "cred_proxy") and { optional = true } or nil)
+          img and image
+             or (image .. (icode == "not_found" and (" is missing: " .. image_hint(role, image, self.dockerfiles)) or "")),
+          -- only bottles with git remotes need the gate; one `up` fetches
+          -- itself is a warning
+          (role == "git_gate" or (src and src.how ~= "make")) and { optional = true } or nil)
    end
-   dns_checks(c, v.Version, images.agent, add)
+   self:pool_check(c, add)
+   dns_checks(c, v.Version, configured.agent, add)
    local info = c:info()
    local runsc = info and info.Runtimes and info.Runtimes.runsc ~= nil
    add("gVisor runtime (runsc)", runsc,
