@@ -17,6 +17,7 @@ local limits = require "bottle.backend.docker.limits"
 local bottle_state = require "bottle.backend.docker.bottle_state"
 local dns_probe = require "bottle.backend.docker.dns_probe"
 local env_file = require "bottle.backend.docker.env_file"
+local copy = require "bottle.backend.docker.copy"
 
 local M = {}
 
@@ -105,7 +106,7 @@ function Docker:prepare(plan, state)
    local calls, kinds = {}, {}
    local function add(kind, call) calls[#calls + 1] = call; kinds[#kinds + 1] = kind end
    add({ "info" }, { "engine info", "GET", "/info" })
-   local with_git = plan.git and #plan.git > 0
+   local with_git = require("bottle.gitgate").needed(plan)   -- git entries, or a copied workspace
    for _, role in ipairs { "pipelock", "agent", "firewall", with_git and "git_gate" or nil } do
       -- the gate's and the helper's images fall back like their modules do
       local image = role == "git_gate" and require("bottle.backend.docker.git_gate").image(plan)
@@ -199,7 +200,7 @@ function Docker:up(state, progress)
    if not c then return nil, msg, code end
    local plan = state.plan
    state.docker = state.docker or {}
-   local with_git = plan.git and #plan.git > 0
+   local with_git = require("bottle.gitgate").needed(plan)   -- git entries, or a copied workspace
 
    -- Every removal is registered before anything is made, in the order the
    -- teardown must undo them backwards (agent, git gate, pipelock, CA
@@ -261,6 +262,24 @@ function Docker:up(state, progress)
    return progress("firewall", firewall.apply, c, state)
 end
 
+---------------------------------------------------------------------------
+-- copy_in, copy_out: files through the archive endpoint (bottle.workspace).
+
+function Docker:copy_in(state, role, dir, entries)
+   local c, msg, code = self:api()
+   if not c then return nil, msg, code end
+   return copy.put(c, state, role, dir, entries)
+end
+
+function Docker:copy_out(target, role, path)
+   local c, msg, code = self:api()
+   if not c then return nil, msg, code end
+   local found
+   found, msg, code = resources.find(c, target.slug)
+   if not found then return unreachable(msg, code) end
+   return copy.get(c, found, role, path)
+end
+
 function Docker:provision(state)
    local c, msg, code = self:api()
    if not c then return nil, msg, code end
@@ -290,6 +309,10 @@ function Docker.attach_argv(state)
    for _, name in ipairs(names) do
       argv[#argv + 1] = "-e"
       argv[#argv + 1] = name
+   end
+   if plan.workspace and plan.workspace.path then   -- Claude Code starts in the project
+      argv[#argv + 1] = "-w"
+      argv[#argv + 1] = plan.workspace.path
    end
    argv[#argv + 1] = plan.names.agent
    for _, word in ipairs(plan.command) do argv[#argv + 1] = word end
