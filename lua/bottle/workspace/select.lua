@@ -207,9 +207,15 @@ function M.select(dir, opts)
    -- 4. what stays out: the ignored paths (directories collapsed)
    out, msg, code = git.run(root, { "ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory" })
    if not out then return nil, msg, code end
+   local under_included = {}
+   for _, p in ipairs(sel.included) do
+      for prefix in p:gmatch("()/") do under_included[p:sub(1, prefix - 1)] = true end
+   end
    for _, path in ipairs(git.split0(out)) do
       local bare = path:gsub("/$", "")
-      if not seen[bare] then sel.left_out.ignored[#sel.left_out.ignored + 1] = path end
+      if not seen[bare] and not under_included[bare] then
+         sel.left_out.ignored[#sel.left_out.ignored + 1] = path
+      end
    end
    table.sort(sel.files, function(a, b) return a.path < b.path end)
    sel.count = #sel.files

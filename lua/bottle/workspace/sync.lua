@@ -29,7 +29,14 @@ local MODE_FILE, MODE_DIR = tonumber("600", 8), tonumber("700", 8)
 
 --- `write_record(stage_dir, record)` → true | nil, message, code.
 function M.write_record(stage_dir, record)
-   return core.write_file(stage_dir .. "/" .. M.RECORD, cjson.encode(record) .. "\n", MODE_FILE)
+   -- core.write_file never replaces a file: write a new one, then rename it over
+   local path = stage_dir .. "/" .. M.RECORD
+   os.remove(path .. ".new")
+   local ok, msg, code = core.write_file(path .. ".new", cjson.encode(record) .. "\n", MODE_FILE)
+   if not ok then return nil, msg, code end
+   local renamed, rerr = os.rename(path .. ".new", path)
+   if not renamed then return nil, rerr, "io" end
+   return true
 end
 
 --- `read_record(stage_dir)` → record | nil (no workspace in this bottle) | nil, message, code.
