@@ -175,8 +175,111 @@ describe("workspace #e2e", function()
          assert.same({}, fired(repo))
          assert.same({ containers = 0, networks = 0, names = {} }, E.count(slug))
          assert.is_nil(core.stat(root .. "/" .. slug))
+         -- the control: the planted hooks are live for a git that does not turn them off
+         E.read_command(("git -C '%s' update-ref refs/heads/control HEAD; git -C '%s' status >/dev/null 2>&1")
+            :format(repo.dir, repo.dir))
+         local live = fired(repo)
+         table.sort(live)
+         assert.same({ "fsmonitor", "reference-transaction" }, live)
       end)
       if not ok then launch.down({ slug = slug }, { backend = E.backend(), stage_root = root, discard = true }) end
       assert(ok, err)
+   end)
+
+   it("brings home on demand (sync) and at the end of an attached session, only what is new", function()
+      if skip() then return end
+      local before = user_state(repo)
+      -- the session itself commits and pushes, as Claude Code would
+      local plan, root, result, msg = launch_with(repo, { detach = false, command = { "sh", "-c",
+         "cd /workspace && git checkout -q -b claude/session && git commit -q -am session && "
+         .. "git push -q origin claude/session" } })
+      assert.truthy(result, msg)
+      assert.equal(0, result.status)
+      local slug = plan.slug
+      assert.equal("refs/heads/bottle/" .. slug .. "/claude/session", result.brought_home.branches[1].ref)
+      assert.matches("session", hgit(repo.dir, "log -1 --format=%s bottle/" .. slug .. "/claude/session"), 1, true)
+      assert.same({ containers = 0, networks = 0, names = {} }, E.count(slug))
+
+      -- detached: `sync` twice, then down with nothing new
+      plan, root, result, msg = launch_with(repo, { agent_fields = { workspace_push = { branches = { "agent/*" } } } })
+      assert.truthy(result, msg)
+      slug = plan.slug
+      local ok, err = pcall(function()
+         local r = agent_sh(plan, "git checkout -q -b claude/x && git commit -q -am x && git push origin claude/x 2>&1")
+         assert.are_not.equal(0, r.exit)          -- this agent's policy is agent/* only
+         assert.matches("outside push.branches (agent/*)", r.out, 1, true)
+         r = agent_sh(plan, "git checkout -q -b agent/one && git push -q origin agent/one")
+         assert.equal(0, r.exit, r.out)
+         local report, serr = launch.sync(slug, { backend = E.backend(), stage_root = root })
+         assert.truthy(report, serr)
+         assert.equal(1, #report.branches)
+         assert.equal("refs/heads/bottle/" .. slug .. "/agent/one", report.branches[1].ref)
+         report = assert(launch.sync(slug, { backend = E.backend(), stage_root = root }))
+         assert.same({}, report.branches)
+         assert.equal(1, report.unchanged)
+         r = agent_sh(plan, "printf more >> a.txt && git commit -q -am more && git push -q origin agent/one")
+         assert.equal(0, r.exit, r.out)
+         local down = assert(launch.down({ slug = slug }, { backend = E.backend(), stage_root = root }))
+         assert.equal(1, down.brought_home[slug].branches[1].commits)
+         assert.matches("more", hgit(repo.dir, "log -1 --format=%s bottle/" .. slug .. "/agent/one"), 1, true)
+         assert.same(before, user_state(repo))
+         assert.same({}, fired(repo))
+      end)
+      if not ok then launch.down({ slug = slug }, { backend = E.backend(), stage_root = root, discard = true }) end
+      assert(ok, err)
+   end)
+
+   it("refuses to go down while pushes cannot come home; --discard removes everything", function()
+      if skip() then return end
+      local plan, root, result, msg = launch_with(repo)
+      assert.truthy(result, msg)
+      local slug = plan.slug
+      local r = agent_sh(plan, "git checkout -q -b claude/kept && git commit -q -am kept && git push -q origin claude/kept")
+      assert.equal(0, r.exit, r.out)
+      -- the host repository went away: nothing can be fetched into it
+      local moved = repo.root .. "/moved"
+      assert(os.rename(repo.dir, moved))
+      local down, derr, dcode = launch.down({ slug = slug }, { backend = E.backend(), stage_root = root })
+      assert(os.rename(moved, repo.dir))
+      assert.is_nil(down)
+      assert.equal("unsynced", dcode)
+      assert.matches("is gone", derr, 1, true)
+      assert.matches("--discard", derr, 1, true)
+      assert.equal(3, E.count(slug).containers)
+      assert.truthy(core.stat(root .. "/" .. slug))
+      down, derr = launch.down({ slug = slug }, { backend = E.backend(), stage_root = root, discard = true })
+      assert.truthy(down, derr)
+      assert.same({ containers = 0, networks = 0, names = {} }, E.count(slug))
+      assert.is_nil(core.stat(root .. "/" .. slug))
+      assert.equal("refs/heads/main\n", hgit(repo.dir, "for-each-ref --format=%\\(refname\\) refs/"))
+   end)
+
+   for _, step in ipairs { "git-gate", "firewall", "copy_in:agent", "copy_in:git_gate", "provision" } do
+      it("a failure at " .. step .. " leaves nothing behind", function()
+         if skip() then return end
+         local plan, root, result, msg = launch_with(repo, { backend = E.failing_at(E.backend(), step) })
+         assert.is_nil(result)
+         assert.matches("injected failure", msg, 1, true)
+         assert.same({ containers = 0, networks = 0, names = {} }, E.count(plan.slug))
+         assert.same({}, core.listdir(root))
+         assert.same({}, fired(repo))
+      end)
+   end
+
+   it("an attached session whose pushes cannot come home keeps the bottle for sync or --discard", function()
+      if skip() then return end
+      local plan, root, result, msg, code = launch_with(repo, {
+         detach = false, backend = E.failing_at(E.backend(), "copy_out"),
+         command = { "sh", "-c", "cd /workspace && git checkout -q -b claude/s && git commit -q -am s && "
+                     .. "git push -q origin claude/s" } })
+      local slug = plan.slug
+      assert.is_nil(result)
+      assert.equal("unsynced", code)
+      assert.matches("bottle sync " .. slug, msg, 1, true)
+      assert.equal(3, E.count(slug).containers)
+      local report = assert(launch.sync(slug, { backend = E.backend(), stage_root = root }))
+      assert.equal("refs/heads/bottle/" .. slug .. "/claude/s", report.branches[1].ref)
+      assert(launch.down({ slug = slug }, { backend = E.backend(), stage_root = root }))
+      assert.same({ containers = 0, networks = 0, names = {} }, E.count(slug))
    end)
 end)

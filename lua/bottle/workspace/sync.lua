@@ -110,12 +110,15 @@ function M.extract(stream, dest, object_format)
    return core.write_file(dest .. "/HEAD", "ref: refs/heads/main\n", MODE_FILE)
 end
 
--- The commits of `sha` that the launch did not bring in.
+-- The commits of `sha` that are new to the host: neither brought in by the
+-- launch nor home already.
 local function new_commits(repo, sha, record)
    local args = { "rev-list", "--count", sha }
    local seen = {}
-   for _, old in pairs(record.initial) do
-      if not seen[old] then seen[old] = true; args[#args + 1] = "^" .. old end
+   for _, refs in ipairs { record.initial, record.synced } do
+      for _, old in pairs(refs) do
+         if not seen[old] then seen[old] = true; args[#args + 1] = "^" .. old end
+      end
    end
    local out = git.run(repo, args)
    return tonumber(out and out:match("%d+") or "") or 0
