@@ -190,7 +190,7 @@ describe("workspace #e2e", function()
       if skip() then return end
       local before = user_state(repo)
       -- the session itself commits and pushes, as Claude Code would
-      local plan, root, result, msg = launch_with(repo, { detach = false, command = { "sh", "-c",
+      local plan, _, result, msg = launch_with(repo, { detach = false, command = { "sh", "-c",
          "cd /workspace && git checkout -q -b claude/session && git commit -q -am session && "
          .. "git push -q origin claude/session" } })
       assert.truthy(result, msg)
@@ -201,6 +201,7 @@ describe("workspace #e2e", function()
       assert.same({ containers = 0, networks = 0, names = {} }, E.count(slug))
 
       -- detached: `sync` twice, then down with nothing new
+      local root
       plan, root, result, msg = launch_with(repo, { agent_fields = { workspace_push = { branches = { "agent/*" } } } })
       assert.truthy(result, msg)
       slug = plan.slug

@@ -98,6 +98,11 @@ function M.extract(stream, dest, object_format)
                if not ok then return nil, msg, code end
             end
          elseif e.type == "file" then
+            local prefix = ""
+            for part in rel:gmatch("([^/]+)/") do       -- parents a stream left out
+               prefix = prefix .. "/" .. part
+               if not core.stat(dest .. prefix) then core.mkdir(dest .. prefix, MODE_DIR) end
+            end
             ok, msg, code = core.write_file(dest .. "/" .. rel, e.data, MODE_FILE)
             if not ok then return nil, msg, code end
          end
