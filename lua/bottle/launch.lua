@@ -244,6 +244,10 @@ end
 --    detached launch from one killed half way (both launchers are gone).
 L.LAUNCHED_MARK = "launched"
 
+-- The mark of a bottle kept after its session because its pushes could
+-- not come home: `cleanup` leaves it to `down` (or `down --discard`).
+L.KEPT_MARK = "kept"
+
 local function mark_launched(run)
    local ok, err, code = core.write_file(run.state.stage.dir .. "/" .. L.LAUNCHED_MARK,
                                          os.date("!%Y-%m-%dT%H:%M:%SZ") .. "\n", tonumber("600", 8))
@@ -307,7 +311,9 @@ function L.up(plan, opts)
    local home
    home, err = bring_home(run)
    if home == false then
-      -- Unwinding now would throw the pushes away: the bottle stays.
+      -- Unwinding now would throw the pushes away: the bottle stays, marked
+      -- so that `cleanup` does not take it for a dead launcher's leftover.
+      core.write_file(run.state.stage.dir .. "/" .. L.KEPT_MARK, "unsynced pushes\n", tonumber("600", 8))
       return nil, ("%s; the bottle is kept with its pushes: `bottle sync %s` once that is fixed, then "
          .. "`bottle down %s` (or `bottle down %s --discard` to drop them)")
          :format(err, plan.slug, plan.slug, plan.slug), "unsynced"
@@ -475,14 +481,15 @@ function L.cleanup(opts)
    local dirs
    dirs, err, code = stage_dirs(root)
    if not dirs then return nil, named("cleanup", err), code end
-   local unfinished = {}
+   local unfinished, kept = {}, {}
    for slug, path in pairs(dirs) do
       if not core.stat(path .. "/" .. L.LAUNCHED_MARK) then unfinished[slug] = true end
+      if core.stat(path .. "/" .. L.KEPT_MARK) then kept[slug] = true end
    end
 
    local report
    report, err, code = call(run, "cleanup", method(opts.backend, "cleanup"),
-                            { apply = opts.apply and true or false, unfinished = unfinished })
+                            { apply = opts.apply and true or false, unfinished = unfinished, kept = kept })
    if not report then return nil, err, code end
    if opts.apply and (#(report.containers or {}) > 0 or #(report.networks or {}) > 0) then
       -- The engine finishes a create even after the launcher that sent it
@@ -491,7 +498,7 @@ function L.cleanup(opts)
       for _ = 1, 2 do
          core.sleep(0.5)
          local again
-         again, err, code = call(run, "cleanup", method(opts.backend, "cleanup"), { apply = true, unfinished = unfinished })
+         again, err, code = call(run, "cleanup", method(opts.backend, "cleanup"), { apply = true, unfinished = unfinished, kept = kept })
          if not again then return nil, err, code end
          if #(again.containers or {}) == 0 and #(again.networks or {}) == 0 then break end
          for _, kind in ipairs { "containers", "networks", "slugs" } do

@@ -437,7 +437,8 @@ function Docker:cleanup(opts)
    local report = { containers = {}, networks = {}, slugs = {} }
    for _, slug in ipairs(order) do
       local b = bottles[slug]
-      if not alive(b, opts.unfinished) then
+      -- kept: bottles whose session ended with pushes not yet home (launch.lua)
+      if not alive(b, opts.unfinished) and not (opts.kept and opts.kept[slug]) then
          report.slugs[#report.slugs + 1] = slug
          for _, ctr in ipairs(b.containers) do
             doomed.containers[#doomed.containers + 1] = ctr
