@@ -326,3 +326,27 @@ describe("bottle.workspace plan entry and manifest keys", function()
       assert.matches("writes on your machine", lines[2][1], 1, true)
    end)
 end)
+
+describe("launch with a workspace (the fake backend)", function()
+   local R = require "spec.helpers.recording_backend"
+
+   it("refuses a backend without copy_in, and unwinds what it made", function()
+      local root, dir = repo()
+      local m = assert(manifest.load { env = { HOME = "/nonexistent", cwd = "/nonexistent" } })
+      local plan = assert(require("bottle.plan").build { manifest = m, options = {
+         backend = "docker", home = "/nonexistent", cwd = "/nonexistent", env_names = {},
+         workspace = { dir = dir } } })
+      local sel = assert(workspace.choose(plan))
+      local fake = R.new {}
+      local quiet = require("bottle.progress").new({ write = function() end })
+      local result, msg = require("bottle.launch").up(plan, {
+         backend = fake, stage_root = root .. "/state", workspace = sel, progress = quiet, log = function() end,
+         signal_pending = function() return nil end, signal_clear = function() end,
+         signal_hold = function() return nil end })
+      assert.is_nil(result)
+      assert.matches("workspace: this backend cannot copy a workspace in", msg, 1, true)
+      assert.same({}, fake.resources)
+      assert.same({}, core.listdir(root .. "/state"))
+      core.rmtree(root)
+   end)
+end)
