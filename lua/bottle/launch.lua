@@ -498,7 +498,8 @@ function L.cleanup(opts)
       for _ = 1, 2 do
          core.sleep(0.5)
          local again
-         again, err, code = call(run, "cleanup", method(opts.backend, "cleanup"), { apply = true, unfinished = unfinished, kept = kept })
+         again, err, code = call(run, "cleanup", method(opts.backend, "cleanup"),
+                                 { apply = true, unfinished = unfinished, kept = kept })
          if not again then return nil, err, code end
          if #(again.containers or {}) == 0 and #(again.networks or {}) == 0 then break end
          for _, kind in ipairs { "containers", "networks", "slugs" } do
