@@ -350,3 +350,43 @@ describe("launch with a workspace (the fake backend)", function()
       core.rmtree(root)
    end)
 end)
+
+describe("down with a workspace (the fake backend)", function()
+   local R = require "spec.helpers.recording_backend"
+   local launch = require "bottle.launch"
+
+   local function stage_with_record(root, slug)
+      local dir = root .. "/" .. slug
+      assert(core.mkdir(root, tonumber("700", 8)))
+      assert(core.mkdir(dir, tonumber("700", 8)))
+      assert(sync.write_record(dir, { version = 1, slug = slug, host = "/nonexistent/app", push = { "claude/*" } }))
+      return dir
+   end
+
+   it("removes nothing while the pushes cannot come home, and everything with discard", function()
+      local tmp = core.mkdtemp("/tmp/claude-bottle-ws-down.")
+      local root, slug = tmp .. "/state", "ws-abc123"
+      local dir = stage_with_record(root, slug)
+      local fake = R.new {}
+      local asked = 0
+      fake.copy_out = function(_, target, role, path)
+         asked = asked + 1
+         assert.same({ slug = slug }, target)
+         assert.equal("git_gate", role)
+         assert.equal("/git/workspace.git", path)
+         return nil, "the gate is gone", "not_found"
+      end
+      local down, msg, code = launch.down({ slug = slug }, { backend = fake, stage_root = root })
+      assert.is_nil(down)
+      assert.equal("unsynced", code)
+      assert.matches("the gate is gone", msg, 1, true)
+      assert.matches("--discard", msg, 1, true)
+      assert.truthy(core.stat(dir))
+      for _, call in ipairs(fake.calls) do assert.are_not.equal("down", call.name) end
+      down = assert(launch.down({ slug = slug }, { backend = fake, stage_root = root, discard = true }))
+      assert.equal(1, asked)
+      assert.is_nil(core.stat(dir))
+      assert.same({ slug }, down.slugs)
+      core.rmtree(tmp)
+   end)
+end)
