@@ -75,8 +75,10 @@ M.amount = amount
 -- → true | nil, message, code
 function M.copy_in(backend, state, sel, log)
    local plan = state.plan
-   if type(backend.copy_in) ~= "function" or type(backend.copy_out) ~= "function" then
-      return nil, "this backend cannot copy a workspace in (no copy_in/copy_out); pass --no-workspace", "unsupported"
+   for _, fn in ipairs(require("bottle.backend").WORKSPACE_INTERFACE) do
+      if type(backend[fn]) ~= "function" then
+         return nil, "this backend cannot copy a workspace in (no " .. fn .. "); pass --no-workspace", "unsupported"
+      end
    end
    log = log or function() end
    local packed, msg, code = pack.prepare(sel, state.stage.dir, {
