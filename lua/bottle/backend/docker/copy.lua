@@ -9,6 +9,13 @@ local provision = require "bottle.backend.docker.provision"
 
 local M = {}
 
+-- A workspace may be hundreds of MiB: a minute, plus a second per 4 MiB,
+-- at most ten minutes.  Copying out gets five.
+function M.timeout_ms(bytes)
+   return math.min(600000, 60000 + (bytes // (4 * 1024 * 1024)) * 1000)
+end
+M.GET_TIMEOUT_MS = 300000
+
 -- The interface's role names (plan.names' keys) → the containers' role labels.
 M.LABEL_ROLE = { agent = "agent", git_gate = "git-gate" }
 
@@ -31,7 +38,8 @@ function M.put(api, state, role, dir, entries)
    local who, msg, code = owner(api, state, role, id)
    if not who then return nil, msg, code end
    for _, e in ipairs(entries) do e.uid, e.gid = who.uid, who.gid end
-   return api:archive_put(id, dir, tar.pack(entries))
+   local stream = tar.pack(entries)
+   return api:archive_put(id, dir, stream, M.timeout_ms(#stream))
 end
 
 --- `get(api, found, role, path)` → tar stream | nil, message, code; found:
@@ -40,7 +48,7 @@ function M.get(api, found, role, path)
    local label = M.LABEL_ROLE[role]
    if not label then error("copy_out: unknown role " .. tostring(role), 2) end
    for _, ctr in ipairs(found.containers or {}) do
-      if ctr.role == label then return api:archive_get(ctr.id, path) end
+      if ctr.role == label then return api:archive_get(ctr.id, path, M.GET_TIMEOUT_MS) end
    end
    return nil, ("the bottle has no %s container"):format(label), "not_found"
 end
