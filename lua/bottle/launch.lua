@@ -1,5 +1,6 @@
 -- The launch, as the steps it takes: stage directory, backend checks, bring-up,
--- provisioning, the interactive session, teardown.  The backend does the work
+-- the workspace's copy, provisioning, the interactive session, the
+-- workspace's bring-home, teardown.  The backend does the work
 -- (docs/backends.md); this module owns the order, the progress lines, the
 -- rollback and the signals.  Every resource's removal is pushed on one
 -- teardown stack before the resource is made, so a failure at any step, a
