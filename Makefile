@@ -24,7 +24,7 @@ SRCS = csrc/util.c csrc/core.c csrc/allowlist.c csrc/pipelock.c csrc/pipelock_ch
        csrc/pipelock_invariants.c csrc/pipelock_inspection.c \
        csrc/pipelock_patterns.c \
        csrc/yaml_scalar.c csrc/yaml_decode.c csrc/yaml_encode.c csrc/http.c csrc/upgrade.c csrc/sys.c csrc/child.c csrc/limits.c \
-       csrc/re2_syntax.c csrc/file_read.c
+       csrc/re2_syntax.c csrc/file_read.c csrc/run.c
 HDRS = $(wildcard csrc/*.h)
 CORE = build/bottle/core.so
 

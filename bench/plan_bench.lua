@@ -38,7 +38,7 @@ local function in_process(paths)
 end
 
 local function command(paths)
-   local argv = { LUA, "bottle.lua", "plan" }
+   local argv = { LUA, "bottle.lua", "plan", "--no-workspace" }   -- the checkout is a git work tree
    for _, p in ipairs(paths) do argv[#argv + 1] = "--policy"; argv[#argv + 1] = p end
    local t0 = core.monotonic()
    core.spawn(argv, { stdout = "null", stderr = "null", env = { HOME = home, XDG_CONFIG_HOME = home } })

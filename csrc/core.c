@@ -34,5 +34,6 @@ luaopen_bottle_core (lua_State *L)
    bc_sys_open (L);
    bc_child_open (L);
    bc_file_read_open (L);
+   bc_run_open (L);
    return 1;
 }

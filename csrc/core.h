@@ -85,6 +85,9 @@ int bc_signal_pending (void);
 /* ---- file_read.c: files the launcher does not control ---------------- */
 void bc_file_read_open (lua_State *L);
 
+/* ---- run.c: a program run to its end, its output captured ----------- */
+void bc_run_open (lua_State *L);
+
 /* ---- limits.c and child.c: kernel limits, untrusted child processes --- */
 #include <sys/resource.h>
 

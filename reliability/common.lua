@@ -111,7 +111,7 @@ function R.bottle_cmd(w, args, extra_env)
 end
 
 function R.up_args(w, more)
-   local args = { "up", "--detach", "--yes", "--manifest", w.manifest, "--policy", w.policy }
+   local args = { "up", "--detach", "--yes", "--no-workspace", "--manifest", w.manifest, "--policy", w.policy }
    for _, a in ipairs(more or {}) do args[#args + 1] = a end
    args[#args + 1] = w.agent
    return args

@@ -348,5 +348,41 @@ describe("docker backend cleanup (fake engine)", function()
       assert.are.same({ "half", "only-net", "orphan" }, report.slugs)
       assert.are.equal(3, #report.containers)
       assert.are.equal(2, #report.networks)
+      -- a bottle kept because its workspace pushes could not come home is never a leftover
+      report = assert(docker.new({ client = c }):cleanup { kept = { orphan = true } })
+      assert.are.same({ "half", "only-net" }, report.slugs)
+   end)
+end)
+
+describe("docker backend and the workspace", function()
+   local function ws_plan(mode)
+      local plan = sample_plan()
+      plan.workspace = require("bottle.workspace").plan_entry({}, { dir = "/home/me/app", mode = mode })
+      return plan
+   end
+
+   it("mounts the project only in mount mode, and attaches in /workspace", function()
+      local cfg = agent.config { plan = ws_plan("mount") }
+      assert.are.same({ "/home/me/app:/workspace:rw" }, cfg.HostConfig.Binds)
+      assert.is_nil(agent.config({ plan = ws_plan("copy") }).HostConfig.Binds)
+      local argv = docker.attach_argv { plan = ws_plan("copy"), stage = { dir = "/s" } }
+      local s = table.concat(argv, " ")
+      assert.matches("-w /workspace claude-bottle-claude-abc123 claude", s, 1, true)
+   end)
+
+   it("gives a copied workspace the gate, with workspace.git and no upstream", function()
+      local gitgate = require "bottle.gitgate"
+      local plan = ws_plan("copy")
+      plan.git = {}
+      assert.is_true(gitgate.needed(plan))
+      assert.is_false(gitgate.needed { git = {}, workspace = ws_plan("mount").workspace })
+      local files = assert(gitgate.files({}, {}, { workspace = { name = "workspace", push = plan.workspace.push } }))
+      local entry
+      for _, f in ipairs(files) do if f.path == gitgate.ENTRYPOINT then entry = f.data end end
+      assert.matches("local_repo 'workspace' false false false 'claude/*'", entry, 1, true)
+      assert.matches("'/git/workspace.git'", entry, 1, true)
+      assert.matches("gate.local true", entry, 1, true)
+      local _, msg = gitgate.files({}, {}, { workspace = { name = "workspace", push = { branches = { "-x" } } } })
+      assert.matches("workspace_push.branches[1]", msg, 1, true)
    end)
 end)

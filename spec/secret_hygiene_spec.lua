@@ -206,7 +206,7 @@ return { config = function(cfg)
    cfg.ssrf.ip_allowlist = { %s }
 end }
 ]]):format('"' .. table.concat(E.DOCKER_POOLS, '", "') .. '"'), tonumber("644", 8)))
-      local up_args = { "up", "--yes", "--manifest", work .. "/bottles.yaml", "--policy", work .. "/net.lua", AGENT }
+      local up_args = { "up", "--yes", "--no-workspace", "--manifest", work .. "/bottles.yaml", "--policy", work .. "/net.lua", AGENT }
       local log_start = (core.stat(DOCKERD_LOG) or {}).size
 
       -- ps, from before `up` starts until after it ends
@@ -216,7 +216,7 @@ end }
             :format(q(stop), q(ev.ps_file), q(ev.ps_file)), false)
 
       -- plan --json and render, as a user would look before launching
-      ev.plan_json, ev.plan_status = run(bottle_cmd { "plan", "--json", "--manifest", work .. "/bottles.yaml",
+      ev.plan_json, ev.plan_status = run(bottle_cmd { "plan", "--json", "--no-workspace", "--manifest", work .. "/bottles.yaml",
                                                        "--policy", work .. "/net.lua", AGENT })
       ev.render = run(bottle_cmd { "render", "--manifest", work .. "/bottles.yaml", "--policy", work .. "/net.lua", AGENT })
 

@@ -66,7 +66,7 @@ agents:
          "env", q("BOTTLE_AGENT_IMAGE=" .. image), q("BOTTLE_PIPELOCK_IMAGE=" .. E.PIPELOCK_IMAGE),
          q("BOTTLE_FIREWALL_IMAGE=" .. E.FIREWALL_IMAGE),
          q("XDG_STATE_HOME=" .. work .. "/state"), q("XDG_CONFIG_HOME=" .. work .. "/config"),
-         "lua5.4", q(core.getcwd() .. "/bottle.lua"), "up", agent, "--manifest", q(manifest), "--yes",
+         "lua5.4", q(core.getcwd() .. "/bottle.lua"), "up", agent, "--no-workspace", "--manifest", q(manifest), "--yes",
          "</dev/null", ">" .. q(run.out), "2>" .. q(run.err) }, " ")
       -- The inner shell waits for the launcher, so its exit status is kept.
       local outer = ("sh -c %s >/dev/null 2>&1 &"):format(

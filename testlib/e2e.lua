@@ -68,7 +68,9 @@ end }
 -- ports, resources ({memory = bytes, cpus, pids}), env ({ {name, kind} }:
 -- values reach launch.up separately), prompt ({text}), command (the session
 -- in place of Claude Code, which the test image does not have), and the
--- images (pipelock_image, agent_image, firewall_image, git_gate_image).
+-- images (pipelock_image, agent_image, firewall_image, git_gate_image);
+-- workspace ({dir, explicit, mode}: bottle.workspace.plan_entry) and
+-- agent_fields (more keys of the agent, e.g. workspace_push).
 function E.plan(opts)
    opts = opts or {}
    local agent = opts.agent or "e2e"
@@ -87,6 +89,8 @@ function E.plan(opts)
    if opts.credentials then bottle.credentials = opts.credentials end
    local agent_entry = { bottle = "e2e" }
    if opts.prompt then agent_entry.prompt = opts.prompt.text end
+   -- the agent's own keys (workspace_push, workspace_include...)
+   for k, v in pairs(opts.agent_fields or {}) do agent_entry[k] = v end
    local dir = core.mkdtemp("/tmp/claude-bottle-e2e-plan.")
    local U = require "testlib.util"
    U.write(dir .. "/bottles.json", cjson.encode { bottles = { e2e = bottle }, agents = { [agent] = agent_entry } })
@@ -101,6 +105,7 @@ function E.plan(opts)
          pipelock_image = opts.pipelock_image or E.PIPELOCK_IMAGE, agent_image = opts.agent_image or E.AGENT_IMAGE,
          firewall_image = opts.firewall_image or E.FIREWALL_IMAGE, git_gate_image = opts.git_gate_image,
          cred_proxy_image = opts.cred_proxy_image or E.CRED_PROXY_IMAGE,
+         workspace = opts.workspace,
       } }
    end
    core.rmtree(dir)
@@ -255,6 +260,16 @@ function E.failing_at(backend, step)
             return nil, "injected failure", "injected"
          end, ...)
       end)
+   end
+   -- "copy_in:agent", "copy_in:git_gate" (the workspace's copy), "copy_out"
+   b.copy_in = function(_, state, role, dir, entries)
+      local ok, msg, code = backend:copy_in(state, role, dir, entries)
+      if not ok or step ~= "copy_in:" .. role then return ok, msg, code end
+      return nil, "injected failure", "injected"
+   end
+   b.copy_out = function(_, target, role, path)
+      if step == "copy_out" then return nil, "injected failure", "injected" end
+      return backend:copy_out(target, role, path)
    end
    b.provision = function(_, state)
       if step ~= "provision" then return backend:provision(state) end

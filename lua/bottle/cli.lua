@@ -29,6 +29,7 @@ local function colour_fn(stream_fd)
    if os.getenv("NO_COLOR") or not core.isatty(stream_fd) then return nil end
    return function(text, kind)
       if kind == "label" then return "\27[1m" .. text .. "\27[0m" end
+      if kind == "warning" then return "\27[1;31m" .. text .. "\27[0m" end
       return text
    end
 end
@@ -60,8 +61,20 @@ local function build_parser()
       c:argument("agent", "The agent to launch (default: claude)."):args("?")
    end
 
+   -- The user's project in the bottle (bottle.workspace).
+   local function workspace_opts(c)
+      c:mutex(
+         c:option("--workspace", "Copy this project into the bottle (default: the git work tree of the "
+            .. "current directory, if any)."):argname("DIR"),
+         c:flag("--no-workspace", "Start the agent without the project."))
+      c:option("--workspace-mode", "copy (default: the agent's pushes come home scanned) or mount (a "
+         .. "read-write bind mount of the project: the agent can then write on this machine)."):argname("MODE")
+         :choices { "copy", "mount" }
+   end
+
    local plan = p:command("plan", "Show the preflight: exactly what `up` would run.")
    manifest_opts(plan)
+   workspace_opts(plan)
    plan:flag("--json", "Print the plan as JSON on stdout (no secret values); the preflight goes to stderr.")
 
    local render = p:command("render", "Print the pipelock YAML exactly as it would be written.")
@@ -69,6 +82,7 @@ local function build_parser()
 
    local up = p:command("up", "Launch an agent in a new bottle.")
    manifest_opts(up)
+   workspace_opts(up)
    up:flag("--dry-run", "Show the preflight and stop; nothing is created.")
    up:flag("--yes", "Do not ask launch this agent? [y/N].")
    up:flag("--detach", "Leave the bottle running instead of attaching; `down` removes it.")
@@ -77,6 +91,10 @@ local function build_parser()
    local down = backend_opt(p:command("down", "Remove a bottle and everything it created."))
    down:argument("slug", "The bottle's slug (see `list`)."):args("?")
    down:flag("--all", "Remove every bottle.")
+   down:flag("--discard", "Do not bring the agent's pushes home first: drop them with the bottle.")
+
+   local sync = backend_opt(p:command("sync", "Bring a bottle's accepted pushes home as bottle/SLUG/BRANCH."))
+   sync:argument("slug", "The bottle's slug.")
 
    local list = backend_opt(p:command("list", "List the running bottles."))
    list:flag("--json", "Print JSON.")
@@ -142,6 +160,31 @@ local function backend_opts()
             network_pool_file = cfg.network_pool and cfg.file, dockerfiles = cfg.dockerfiles }
 end
 
+-- The workspace the command line asks for: {dir, explicit, mode} | nil |
+-- nil, message, "usage".  Without --workspace it is the git work tree of the
+-- current directory, if there is one.
+local function workspace_option(args, cwd)
+   if args.no_workspace then return nil end
+   local dir, explicit = args.workspace, args.workspace ~= nil
+   if dir then
+      if dir:sub(1, 1) ~= "/" then dir = (cwd or ".") .. "/" .. dir end
+      local st = core.stat(dir)
+      if not st or (st.type ~= "dir" and st.type ~= "link") then
+         return nil, ("--workspace %s: not a directory"):format(args.workspace), "usage"
+      end
+   else
+      dir = cwd and require("bottle.workspace.git").toplevel(cwd)
+      if not dir then
+         if args.workspace_mode then
+            return nil, "--workspace-mode: the current directory is not in a git work tree; name one with --workspace DIR",
+               "usage"
+         end
+         return nil
+      end
+   end
+   return { dir = dir, explicit = explicit, mode = args.workspace_mode }
+end
+
 -- manifest + policies + plan, the common front of plan/render/up.
 local function make_plan(args)
    local manifest_mod = require "bottle.manifest"
@@ -163,6 +206,11 @@ local function make_plan(args)
       policy.close(policies)
       return nil, cerr, ccode
    end
+   local ws, werr, wcode = workspace_option(args, env.cwd)
+   if werr then
+      policy.close(policies)
+      return nil, werr, wcode
+   end
    -- the policies' processes end once the plan is made, whatever happened
    local images = bopts.images
    local results = table.pack(planner.build {
@@ -170,9 +218,15 @@ local function make_plan(args)
       options = { backend = args.backend, cwd = env.cwd, home = env.HOME, env_names = core.env_names(),
                   pipelock_image = images.pipelock, agent_image = images.agent,
                   git_gate_image = images.git_gate, firewall_image = images.firewall,
-                  cred_proxy_image = images.cred_proxy },
+                  cred_proxy_image = images.cred_proxy, workspace = ws },
    })
    policy.close(policies)
+   -- the workspace's files are chosen now: the preflight shows them
+   if results[1] and args.command ~= "render" then
+      local sel, serr, scode = require("bottle.workspace").choose(results[1])
+      if serr then return nil, serr, scode end
+      results[2].workspace = sel
+   end
    return table.unpack(results, 1, results.n)
 end
 
@@ -280,9 +334,12 @@ function commands.up(args)
 
    local result, uerr, ucode = launch.up(plan, {
       backend = backend, secrets = resolved.secrets, literals = resolved.literals, credentials = credentials,
-      identities = extras.identities, detach = args.detach, signals = true,
+      identities = extras.identities, detach = args.detach, signals = true, workspace = extras.workspace,
    })
    if not result then return nil, uerr, ucode end
+   for _, line in ipairs(require("bottle.workspace").report_lines(result.brought_home or {})) do
+      say("brought home: %s", line)
+   end
    if result.detached then
       say("bottle %s is running; `%s down %s` removes it.", result.slug, PROG, result.slug)
       if #plan.env > 0 then
@@ -311,8 +368,15 @@ function commands.down(args)
    local backend, err, code = backend_or_fail(args)
    if not backend then return nil, err, code end
    local launch = require "bottle.launch"
-   local removed, derr, dcode = launch.down(args.all and { all = true } or { slug = args.slug }, { backend = backend })
+   local removed, derr, dcode = launch.down(args.all and { all = true } or { slug = args.slug },
+                                            { backend = backend, discard = args.discard })
    if not removed then return nil, derr, dcode end
+   local ws = require "bottle.workspace"
+   for slug, report in pairs(removed.brought_home or {}) do
+      local lines = ws.report_lines(report)
+      if #lines == 0 then say("%s: nothing new to bring home", slug) end
+      for _, line in ipairs(lines) do say("%s: brought home %s", slug, line) end
+   end
    for _, slug in ipairs(removed.slugs or removed) do say("removed %s", slug) end
    -- where the time went, for `make bench-up`
    local timings = type(derr) == "table" and derr
@@ -323,6 +387,17 @@ function commands.down(args)
       end
       say("down timings: %s", table.concat(parts, " "))
    end
+   return 0
+end
+
+function commands.sync(args)
+   local backend, err, code = backend_or_fail(args)
+   if not backend then return nil, err, code end
+   local report, serr, scode = require("bottle.launch").sync(args.slug, { backend = backend })
+   if not report then return nil, serr, scode end
+   local lines = require("bottle.workspace").report_lines(report)
+   if #lines == 0 then say("%s: nothing new to bring home", args.slug) end
+   for _, line in ipairs(lines) do say("brought home %s", line) end
    return 0
 end
 

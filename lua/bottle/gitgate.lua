@@ -156,6 +156,35 @@ function M.check(entries)
    return true
 end
 
+--- `check_workspace(ws, entries)` → true | nil, message, "invalid_plan": the
+-- workspace's repository name and push policy, checked like an entry's.
+function M.check_workspace(ws, entries)
+   if type(ws) ~= "table" or type(ws.name) ~= "string" or not ws.name:match("^[A-Za-z0-9][A-Za-z0-9._-]*$") then
+      return nil, "workspace: name: expected letters, digits, '.', '_' or '-'", "invalid_plan"
+   end
+   for _, e in ipairs(entries) do
+      if e.name == ws.name then
+         return nil, ("git entry %q: the name is taken by the workspace's repository; rename the entry")
+            :format(e.name), "invalid_plan"
+      end
+   end
+   local push = ws.push
+   if type(push) ~= "table" or type(push.branches) ~= "table" then
+      return nil, "workspace_push: expected {branches = {...}, force, delete, tags}", "invalid_plan"
+   end
+   for j, g in ipairs(push.branches) do
+      if type(g) ~= "string" or g == "" or g:find("[%s%c\127]") or g:sub(1, 1) == "-" then
+         return nil, ("workspace_push.branches[%d]: expected a branch glob without spaces"):format(j), "invalid_plan"
+      end
+   end
+   for _, k in ipairs(schema_git.PUSH_SWITCHES) do
+      if push[k] ~= nil and type(push[k]) ~= "boolean" then
+         return nil, ("workspace_push.%s: expected true or false"):format(k), "invalid_plan"
+      end
+   end
+   return true
+end
+
 ---------------------------------------------------------------------------
 -- What each entry looks like from outside.
 
@@ -344,9 +373,19 @@ local function ssh_command(entry)
       known_hosts_path(entry))
 end
 
+--- Whether a plan needs the gate: a git entry, or a copied workspace
+-- (the gate's workspace.git is where the agent's pushes land).
+function M.needed(plan)
+   return (type(plan.git) == "table" and #plan.git > 0)
+      or (type(plan.workspace) == "table" and plan.workspace.mode == "copy")
+end
+
 --- The entrypoint: the bare repositories, their policy as git config, then
--- git daemon in the foreground.
-function M.entrypoint(entries)
+-- git daemon in the foreground.  opts.workspace = {name, push}: one more
+-- repository with no upstream (gate.local): a push that passes the policy
+-- and gitleaks stays in the gate, and the launcher brings it home.
+function M.entrypoint(entries, opts)
+   local ws = opts and opts.workspace
    local lines = {
       "#!/bin/sh",
       "# The git gate's entrypoint, rendered by claude-bottle (lua/bottle/gitgate.lua).",
@@ -372,6 +411,27 @@ function M.entrypoint(entries)
       "}",
       "",
    }
+   if ws then
+      for _, line in ipairs {
+         "# local_repo NAME FORCE DELETE TAGS [BRANCH_GLOB...]: no upstream; the launcher fetches from it",
+         "local_repo() {",
+         "   dir=" .. M.REPO_DIR .. "/$1.git",
+         "   git init -q --bare \"$dir\"",
+         "   git -C \"$dir\" config gate.name \"$1\"",
+         "   git -C \"$dir\" config gate.local true",
+         "   git -C \"$dir\" config gate.forward \"the gate (the launcher brings it home)\"",
+         "   git -C \"$dir\" config gate.force \"$2\"",
+         "   git -C \"$dir\" config gate.delete \"$3\"",
+         "   git -C \"$dir\" config gate.tags \"$4\"",
+         "   git -C \"$dir\" config core.hooksPath " .. M.CONF_DIR .. "/hooks",
+         "   git -C \"$dir\" config receive.fsckObjects true",
+         "   git -C \"$dir\" config gc.auto 0",
+         "   shift 4",
+         "   for glob in \"$@\"; do git -C \"$dir\" config --add gate.branch \"$glob\"; done",
+         "}",
+         "",
+      } do lines[#lines + 1] = line end
+   end
    local dirs = {}
    for _, e in ipairs(entries) do
       local push = e.push or {}
@@ -382,8 +442,16 @@ function M.entrypoint(entries)
       lines[#lines + 1] = table.concat(words, " ")
       dirs[#dirs + 1] = q(repo_path(e))
    end
+   if ws then
+      local push = ws.push or {}
+      local words = { "local_repo", q(ws.name), push.force and "true" or "false", push.delete and "true" or "false",
+                      push.tags and "true" or "false" }
+      for _, g in ipairs(push.branches or {}) do words[#words + 1] = q(g) end
+      lines[#lines + 1] = table.concat(words, " ")
+      dirs[#dirs + 1] = q(("%s/%s.git"):format(M.REPO_DIR, ws.name))
+   end
    lines[#lines + 1] = ""
-   lines[#lines + 1] = "echo \"git-gate: serving " .. #entries .. " repositories on port " .. M.PORT .. "\" >&2"
+   lines[#lines + 1] = "echo \"git-gate: serving " .. #dirs .. " repositories on port " .. M.PORT .. "\" >&2"
    lines[#lines + 1] = "exec git daemon --reuseaddr --verbose --informative-errors --export-all --strict-paths \\"
    lines[#lines + 1] = ("   --base-path=%s --port=%d --init-timeout=30 --enable=receive-pack \\"):format(M.REPO_DIR, M.PORT)
    lines[#lines + 1] = ("   --access-hook=%s/access-hook \\"):format(M.CONF_DIR)
@@ -425,17 +493,22 @@ M.LINES_TEMPLATE = '{{ range . }}{{ .StartLine }} {{ .RuleID }}{{ "\\n" }}{{ end
 -- for the gate (every one owned by M.UID:M.GID), or nil, message, code.
 -- keys = {name = private key text} (read_identity).  A backend copies them
 -- in before the gate's first start.
-function M.files(entries, keys)
+function M.files(entries, keys, opts)
    if type(keys) ~= "table" then error("gitgate.files: keys must be a table", 2) end
    local ok, msg, code = M.check(entries)
    if not ok then return nil, msg, code end
+   local ws = opts and opts.workspace
+   if ws then
+      ok, msg, code = M.check_workspace(ws, entries)
+      if not ok then return nil, msg, code end
+   end
    local C = M.CONF_DIR
    local out = {
       { path = C, type = "dir", mode = MODE.dir },
       { path = C .. "/hooks", type = "dir", mode = MODE.dir },
       { path = C .. "/keys", type = "dir", mode = MODE.dir },
       { path = C .. "/known_hosts", type = "dir", mode = MODE.dir },
-      { path = M.ENTRYPOINT, type = "file", mode = MODE.exec, data = M.entrypoint(entries) },
+      { path = M.ENTRYPOINT, type = "file", mode = MODE.exec, data = M.entrypoint(entries, opts) },
       { path = C .. "/access-hook", type = "file", mode = MODE.exec, data = M.access_hook() },
       { path = C .. "/hooks/pre-receive", type = "file", mode = MODE.exec, data = M.pre_receive() },
       { path = C .. "/ssh_config", type = "file", mode = MODE.secret, data = M.ssh_config() },

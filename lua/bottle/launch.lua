@@ -1,5 +1,6 @@
 -- The launch, as the steps it takes: stage directory, backend checks, bring-up,
--- provisioning, the interactive session, teardown.  The backend does the work
+-- the workspace's copy, provisioning, the interactive session, the
+-- workspace's bring-home, teardown.  The backend does the work
 -- (docs/backends.md); this module owns the order, the progress lines, the
 -- rollback and the signals.  Every resource's removal is pushed on one
 -- teardown stack before the resource is made, so a failure at any step, a
@@ -10,6 +11,7 @@ local schema = require "bottle.schema"
 local teardown = require "bottle.teardown"
 local progress_new = require("bottle.progress").new
 local backends = require "bottle.backend"
+local workspace = require "bottle.workspace"
 
 local L = {}
 
@@ -102,6 +104,7 @@ local function new_run(plan, opts)
       -- every transfer while a signal is pending, removals included.
       signal_clear = opts.signal_clear or core.signal_clear,
       signal_hold = opts.signal_hold or core.signal_hold,
+      workspace = opts.workspace, -- the files chosen for the workspace (bottle.workspace.select)
       current = nil, -- the backend step running now (to name a raised error)
       failed = nil,  -- the last backend step that returned a failure
    }
@@ -224,10 +227,34 @@ local function provision(run)
    return call(run, "provision", run.step, "provision", method(run.backend, "provision"), run.state)
 end
 
+-- 4b. The user's project into the agent at /workspace and its history into
+--     the gate (bottle.workspace, through the backend's copy_in); only when
+--     the plan copies a workspace.
+local function copy_workspace(run)
+   if not run.workspace then return true end
+   return call(run, "workspace", run.step, "workspace", workspace.copy_in, run.backend, run.state, run.workspace,
+               run.log)
+end
+
+-- 7. After an attached session: the agent's accepted pushes come home
+--    before the teardown removes the gate.  → report | nil (no workspace) |
+--    false, message, code.
+local function bring_home(run)
+   if not run.workspace then return nil end
+   local report, err, code = call(run, "bring-home", run.step, "bring-home", workspace.bring_home, run.backend,
+                                  run.state.stage.dir, run.plan.slug)
+   if not report then return false, err, code end
+   return report
+end
+
 -- 5. The mark that the launch finished: a detached bottle's launcher exits
 --    once it is up, so without it `cleanup` could not tell a finished
 --    detached launch from one killed half way (both launchers are gone).
 L.LAUNCHED_MARK = "launched"
+
+-- The mark of a bottle kept after its session because its pushes could
+-- not come home: `cleanup` leaves it to `down` (or `down --discard`).
+L.KEPT_MARK = "kept"
 
 local function mark_launched(run)
    local ok, err, code = core.write_file(run.state.stage.dir .. "/" .. L.LAUNCHED_MARK,
@@ -240,6 +267,7 @@ local UP_STEPS = {
    { "stage", make_stage },
    { "prepare", check_backend_ready },
    { "up", bring_up },
+   { "workspace", copy_workspace },
    { "provision", provision },
    { "mark", mark_launched },
 }
@@ -289,6 +317,17 @@ function L.up(plan, opts)
    status, err, code = call(run, "attach", method(run.backend, "attach"), run.state)
    if status == nil or status == false or run.signal_pending() then return abort(run, err, code) end
    result.status = status
+   local home
+   home, err = bring_home(run)
+   if home == false then
+      -- Unwinding now would throw the pushes away: the bottle stays, marked
+      -- so that `cleanup` does not take it for a dead launcher's leftover.
+      core.write_file(run.state.stage.dir .. "/" .. L.KEPT_MARK, "unsynced pushes\n", tonumber("600", 8))
+      return nil, ("%s; the bottle is kept with its pushes: `bottle sync %s` once that is fixed, then "
+         .. "`bottle down %s` (or `bottle down %s --discard` to drop them)")
+         :format(err, plan.slug, plan.slug, plan.slug), "unsynced"
+   end
+   result.brought_home = home
    local ok, terr = unwind(run)
    if not ok then return nil, terr .. CLEANUP_HINT, "teardown" end
    return result
@@ -310,7 +349,35 @@ end
 ---------------------------------------------------------------------------
 -- The other commands: thin calls to the backend, plus the stage dirs.
 
---- `L.down(target, opts)` → {slugs = {...}, stage_dirs = {...}}, timings | nil, message, code.
+-- Before `down` removes anything: each targeted bottle's accepted pushes
+-- come home (bottle.workspace).  → {slug = report} | nil, message, "unsynced".
+local function bring_home_before_down(run, root, target)
+   local slugs = {}
+   if target.slug then
+      slugs[1] = target.slug
+   else
+      for _, name in ipairs(core.stat(root) and core.listdir(root) or {}) do
+         if valid_slug(name) then slugs[#slugs + 1] = name end
+      end
+   end
+   local brought = {}
+   for _, s in ipairs(slugs) do
+      local dir = root .. "/" .. s
+      if core.stat(dir) and workspace.has_record(dir) then
+         local report, err = call(run, "bring-home", workspace.bring_home, run.backend, dir, s)
+         if not report then
+            return nil, ("down: bottle %s: its accepted pushes could not be brought home (%s); nothing was removed: "
+               .. "`bottle sync %s` once that is fixed, or `bottle down %s --discard` to drop them")
+               :format(s, tostring(err), s, s), "unsynced"
+         end
+         brought[s] = report
+      end
+   end
+   return brought
+end
+
+--- `L.down(target, opts)` → {slugs = {...}, stage_dirs = {...}, brought_home = {slug = report}}, timings
+-- | nil, message, code.  opts.discard: remove without bringing the pushes home.
 -- timings: the backend's (docker: find, containers, networks) and stage, in seconds.
 -- target = {slug = "..."} or {all = true}.  The backend removes the
 -- resources and returns the slugs it removed; then their stage dirs go.
@@ -324,6 +391,11 @@ function L.down(target, opts)
    if not root then return nil, named("down", err), code end
 
    local run = new_run({}, opts)
+   local brought = {}
+   if not opts.discard then
+      brought, err, code = bring_home_before_down(run, root, target)
+      if not brought then return nil, err, code end
+   end
    local removed, timings
    removed, err, code = call(run, "down", method(opts.backend, "down"), target.all and { all = true } or { slug = target.slug })
    if not removed then
@@ -357,7 +429,21 @@ function L.down(target, opts)
    end
    table.sort(slugs)
    timings.stage = core.monotonic() - stage_t0
-   return { slugs = slugs, stage_dirs = dirs }, timings
+   return { slugs = slugs, stage_dirs = dirs, brought_home = next(brought) and brought or nil }, timings
+end
+
+--- `L.sync(slug, opts)` → report | nil, message, code: the bottle's accepted
+-- pushes into the host repository as bottle/<slug>/<branch> (bottle.workspace).
+function L.sync(slug, opts)
+   check_backend(opts)
+   if not valid_slug(slug) then return bad_slug(slug) end
+   local root, err, code = resolve_stage_root(opts)
+   if not root then return nil, named("sync", err), code end
+   local dir = root .. "/" .. slug
+   if not core.stat(dir) or not workspace.has_record(dir) then
+      return nil, ("sync: bottle %q has no workspace here (see `bottle list`)"):format(slug), "not_found"
+   end
+   return call(new_run({}, opts), "sync", workspace.bring_home, opts.backend, dir, slug)
 end
 
 --- `L.list(opts)` → the backend's array of {slug, agent, bottle, state,
@@ -425,14 +511,15 @@ function L.cleanup(opts)
    local dirs
    dirs, err, code = stage_dirs(root)
    if not dirs then return nil, named("cleanup", err), code end
-   local unfinished = {}
+   local unfinished, kept = {}, {}
    for slug, path in pairs(dirs) do
       if not core.stat(path .. "/" .. L.LAUNCHED_MARK) then unfinished[slug] = true end
+      if core.stat(path .. "/" .. L.KEPT_MARK) then kept[slug] = true end
    end
 
    local report
    report, err, code = call(run, "cleanup", method(opts.backend, "cleanup"),
-                            { apply = opts.apply and true or false, unfinished = unfinished })
+                            { apply = opts.apply and true or false, unfinished = unfinished, kept = kept })
    if not report then return nil, err, code end
    if opts.apply and (#(report.containers or {}) > 0 or #(report.networks or {}) > 0) then
       -- The engine finishes a create even after the launcher that sent it
@@ -441,7 +528,8 @@ function L.cleanup(opts)
       for _ = 1, 2 do
          core.sleep(0.5)
          local again
-         again, err, code = call(run, "cleanup", method(opts.backend, "cleanup"), { apply = true, unfinished = unfinished })
+         again, err, code = call(run, "cleanup", method(opts.backend, "cleanup"),
+                                 { apply = true, unfinished = unfinished, kept = kept })
          if not again then return nil, err, code end
          if #(again.containers or {}) == 0 and #(again.networks or {}) == 0 then break end
          for _, kind in ipairs { "containers", "networks", "slugs" } do

@@ -258,7 +258,8 @@ function M.egress_inputs(bottle, view0, ctx)
 end
 
 -- opts: manifest, agent (name or nil), policies (loaded, may be empty),
--- options = {backend, cwd, home, env_names, random_hex = fn, pipelock_image, agent_image}
+-- options = {backend, cwd, home, env_names, random_hex = fn, pipelock_image, agent_image,
+--            workspace = {dir, explicit, mode} (bottle.workspace.plan_entry)}
 -- -> plan, extras | nil, message, code
 function M.build(opts)
    local manifest = assert(opts.manifest, "plan.build: manifest required")
@@ -316,6 +317,19 @@ function M.build(opts)
                         host_key = g.host_key, extra_hosts = g.extra_hosts,
                         push = g.push, user_name = g.user_name, user_email = g.user_email }
    end
+
+   -- the user's project (bottle.workspace): copied in, or mounted, or none
+   local workspace, werr, wcode = require("bottle.workspace").plan_entry(agent, o.workspace)
+   if werr then return nil, werr, wcode end
+   if workspace and workspace.mode == "copy" then
+      for _, g in ipairs(git) do
+         if g.name == workspace.name then
+            return nil, ("bottle %q: git entry %q: the name is the workspace's repository in the gate; rename "
+               .. "the entry, or pass --no-workspace"):format(bottle.name, g.name), "invalid_manifest"
+         end
+      end
+   end
+   local gate = #git > 0 or (workspace ~= nil and workspace.mode == "copy")
 
    local changes = {}
    for _, c in ipairs(bottle_changes) do changes[#changes + 1] = c end
@@ -378,7 +392,7 @@ function M.build(opts)
       images = {
          pipelock = o.pipelock_image or M.PIPELOCK_IMAGE,
          agent = agent.image or o.agent_image or M.AGENT_IMAGE,
-         git_gate = #git > 0 and (o.git_gate_image or M.GIT_GATE_IMAGE) or nil,
+         git_gate = gate and (o.git_gate_image or M.GIT_GATE_IMAGE) or nil,
          firewall = o.firewall_image or M.FIREWALL_IMAGE,
          cred_proxy = cred and (o.cred_proxy_image or M.CRED_PROXY_IMAGE) or nil,
       },
@@ -397,6 +411,7 @@ function M.build(opts)
       prompt = prompt,
       skills = skills,
       git = git,
+      workspace = workspace,
       policy_changes = changes,
       command = command,
    }

@@ -112,7 +112,7 @@ function M.rows(plan, logs, found)
       local side = {}
       for _, role in ipairs { "pipelock", "git-gate", "cred-proxy" } do
          local l = plan.resources[role]
-         if l and (role ~= "git-gate" or #plan.git > 0)
+         if l and (role ~= "git-gate" or plan.images.git_gate)
             and (role ~= "cred-proxy" or #(plan.credentials or {}) > 0) then
             side[#side + 1] = ("%s: memory %s, pids %d"):format(role, limits.size_text(l.memory), l.pids)
          end
@@ -127,6 +127,11 @@ function M.rows(plan, logs, found)
    add_many("git", git)
    add_many("credentials", M.credential_lines(plan))
    for _, w in ipairs(M.credential_warnings(plan)) do add("warning", w) end
+   if plan.workspace then
+      for i, line in ipairs(require("bottle.workspace").preflight_lines(plan)) do
+         rows[#rows + 1] = { i == 1 and "workspace" or "", line[1], line[2] }
+      end
+   end
    -- change lines read "policy FILE: ..."; the label already says policy
    local changes = {}
    for _, c in ipairs(plan.policy_changes) do changes[#changes + 1] = (c:gsub("^policy ", "")) end
@@ -186,7 +191,10 @@ function M.render(plan, colour, logs, found)
    for _, r in ipairs(rows) do
       local label = r[1] .. string.rep(" ", width - #r[1])
       if colour then label = colour(label, "label") end
-      out[#out + 1] = ("%s : %s"):format(label, sanitize.line(r[2]))
+      local value = sanitize.line(r[2])
+      -- a row with a kind of its own (the mount's warning) stands out
+      if colour and r[3] then value = colour(value, r[3]) end
+      out[#out + 1] = ("%s : %s"):format(label, value)
    end
    return table.concat(out, "\n") .. "\n"
 end

@@ -10,6 +10,10 @@ B.INTERFACE = { "prepare", "up", "provision", "attach", "down", "list", "cleanup
 -- Functions a backend may provide: live egress changes (bottle.egress_change).
 B.OPTIONAL = { "egress_read", "egress_apply" }
 
+-- The workspace's pair (docs/backends.md): optional, but a plan that copies a
+-- workspace needs both (bottle.workspace refuses a backend without them).
+B.WORKSPACE_INTERFACE = { "copy_in", "copy_out" }
+
 -- Known backends by name.  A name is looked up here, never turned into a
 -- module path, so `--backend` cannot load an arbitrary module.
 B.KNOWN = { docker = "bottle.backend.docker" }

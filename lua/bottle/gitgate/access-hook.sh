@@ -8,6 +8,8 @@ set -u
 service=$1 dir=$2
 name=$(git -C "$dir" config gate.name) || { echo "git-gate: $dir is not a gated repository"; exit 1; }
 forward=$(git -C "$dir" config gate.forward)
+# The workspace's repository has no upstream: nothing to refresh.
+[ "$(git -C "$dir" config --bool gate.local)" = true ] && exit 0
 
 exec 9>"$dir/gate.lock"
 flock -w @LOCK_WAIT@ 9 || { echo "git-gate: $name: another fetch has held the repository for @LOCK_WAIT@s; try again"; exit 1; }

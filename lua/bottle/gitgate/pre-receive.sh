@@ -126,6 +126,13 @@ if [ -n "$news" ]; then
    fi
 fi
 
+# ---- 3a. the workspace's repository (gate.local) has no upstream: what
+# passed stays here, and the launcher brings it home (bottle sync, down).
+if [ "$(git config --bool gate.local)" = true ]; then
+   while read -r old new ref; do say "accepted $ref: kept in the gate until the launcher brings it home"; done < "$tmp/updates"
+   exit 0
+fi
+
 # ---- 3. forward.  Forced updates and deletions carry a lease on the value the
 # gate saw, so an upstream change made in the meantime is never overwritten.
 set --

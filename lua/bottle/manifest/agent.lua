@@ -6,6 +6,7 @@ local seq, quote, is_map, describe, fail, at_key, join, keys_in_order, check_key
    check.keys_in_order, check.check_keys, check.want_string, check.want_list, check.check_name
 local schema = require "bottle.schema"
 local KEYS = schema.KEYS
+local want_bool = check.want_bool
 
 local M = {}
 
@@ -66,6 +67,44 @@ local function check_agent(ctx, agents, name, bottles)
             fail(ctx, kat, k, quote(v) .. " is not an image reference; write e.g. claude-bottle:latest")
          end
          out.image = v
+      elseif k == "workspace" then
+         local v = want_string(ctx, a, k, "", "copy, none or mount")
+         local ok = false
+         for _, w in ipairs(schema.WORKSPACE_VALUES) do ok = ok or v == w end
+         if not ok then
+            fail(ctx, kat, k, quote(v) .. " is not a workspace mode; use copy (the default), none or mount")
+         end
+         out.workspace = v
+      elseif k == "workspace_include" then
+         local list = want_list(ctx, a, k, "", "a list of ignored paths to copy in anyway")
+         out.workspace_include = seq {}
+         for i, p in ipairs(list) do
+            local pat, pp = at_key(ctx, list, i), join(k, i)
+            if type(p) ~= "string" or p == "" or p:sub(1, 1) == "/" or p:find("%c") or p:find("%.%.")
+               or p == ".git" or p:sub(1, 5) == ".git/" then
+               fail(ctx, pat, pp, (type(p) == "string" and quote(p) or describe(p)) ..
+                    " is not a path inside the project; write it relative to the top level, e.g. config/local.yaml")
+            end
+            out.workspace_include[i] = p
+         end
+      elseif k == "workspace_push" then
+         local push = check.want_map(ctx, a, k, "")
+         check_keys(ctx, push, k, KEYS.push)
+         local res = schema.push_default()
+         res.branches = seq { "claude/*" }
+         for _, pk in ipairs(keys_in_order(ctx, push)) do
+            if pk == "branches" then
+               local list = want_list(ctx, push, pk, k, "a list of branch globs")
+               res.branches = seq {}
+               for i, g in ipairs(list) do
+                  require("bottle.manifest.git").check_branch_glob(ctx, at_key(ctx, list, i), join(join(k, pk), i), g)
+                  res.branches[i] = g
+               end
+            else
+               res[pk] = want_bool(ctx, push, pk, k)
+            end
+         end
+         out.workspace_push = res
       end
    end
    ctx.owner = nil

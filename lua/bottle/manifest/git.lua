@@ -266,5 +266,6 @@ local function check_git(ctx, bottle, path)
    return out
 end
 M.check = check_git
+M.check_branch_glob = check_branch_glob
 
 return M

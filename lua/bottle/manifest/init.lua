@@ -185,6 +185,23 @@ local function load_project(m, path, text, user_path)
       -- The image runs with the bottle's secrets and git remotes: a cloned
       -- repository must not choose it.
       local body = agents[name]
+      -- Nor how much of the user's machine the agent gets: a mount lets it
+      -- write on the host, ignored files are where secrets live, and the
+      -- push policy decides what comes home.  A project file may say none.
+      if type(body) == "table" then
+         if body.workspace == "mount" then
+            fail(ctx, at_key(ctx, body, "workspace"), join(join("agents", name), "workspace"),
+                 "a project file may not choose workspace: mount (the agent could then write on your machine); "
+                 .. "pass --workspace-mode mount yourself, or set it in your user file")
+         end
+         for _, k in ipairs { "workspace_include", "workspace_push" } do
+            if body[k] ~= nil then
+               fail(ctx, at_key(ctx, body, k), join(join("agents", name), k),
+                    "a project file may not set " .. k .. ": a cloned repository must not choose which ignored "
+                    .. "files reach the agent or what it may push; set it in your user file")
+            end
+         end
+      end
       if type(body) == "table" and body.image ~= nil then
          fail(ctx, at_key(ctx, body, "image"), join(join("agents", name), "image"),
               "a project file may not choose an agent's image: the image runs with the bottle's " ..

@@ -117,7 +117,7 @@ M.KEYS = {
    resources = { "memory", "cpus", "pids", "disk" },
    git = git.KEYS,
    push = { "branches", table.unpack(git.PUSH_SWITCHES) },
-   agent = { "bottle", "prompt", "skills", "image" },
+   agent = { "bottle", "prompt", "skills", "image", "workspace", "workspace_include", "workspace_push" },
 }
 
 -- Push rules when a git entry has none: any branch, nothing destructive.
@@ -168,6 +168,10 @@ M.POLICY_EGRESS_KEYS = key_set(M.POLICY_EGRESS, {})
 M.POLICY_ORDER = { name = 1 }
 for _, f in ipairs(M.POLICY_BOTTLE) do M.POLICY_ORDER[f.key] = f.view end
 for _, f in ipairs(M.POLICY_EGRESS) do M.POLICY_ORDER[f.key] = f.view end
+
+-- An agent's workspace (bottle.workspace): copied in (the default),
+-- none, or the project itself mounted (not from a project file).
+M.WORKSPACE_VALUES = { "copy", "none", "mount" }
 
 ------------------------------------------------------------- the XDG paths
 

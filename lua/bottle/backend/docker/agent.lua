@@ -51,6 +51,12 @@ function M.config(state)
       NetworkingConfig = { EndpointsConfig = { [networks.internal(plan)] = {} } },
    }
    if #config.Env == 0 then config.Env = nil end
+   -- --workspace-mode mount: the user's project itself, read-write (the
+   -- preflight says what that lets the agent do on the host).
+   local ws = plan.workspace
+   if ws and ws.mode == "mount" then
+      config.HostConfig.Binds = { ws.host_dir .. ":" .. ws.path .. ":rw" }
+   end
    return config
 end
 

@@ -243,15 +243,17 @@ end
 -- ------------------------------------------------------------ archive
 
 -- Extracts a tar stream at `path` inside the container (created or running).
-function Client:archive_put(id, path, tar_stream)
+-- timeout_ms: for large streams (the workspace); the client's default otherwise.
+function Client:archive_put(id, path, tar_stream, timeout_ms)
    return self:call("copy files into " .. id .. ":" .. path, "PUT", "/containers/" .. id .. "/archive",
-                    { query = { path = path }, body = tar_stream, content_type = "application/x-tar" })
+                    { query = { path = path }, body = tar_stream, content_type = "application/x-tar",
+                      timeout_ms = timeout_ms })
 end
 
 -- A tar stream of `path` inside the container.
-function Client:archive_get(id, path)
+function Client:archive_get(id, path, timeout_ms)
    return self:call("copy " .. id .. ":" .. path .. " out", "GET", "/containers/" .. id .. "/archive",
-                    { query = { path = path }, raw = true })
+                    { query = { path = path }, raw = true, timeout_ms = timeout_ms })
 end
 
 -- ------------------------------------------------------------ exec

@@ -126,7 +126,7 @@ function M.facts(api, state)
    if not info then return nil, msg, code end
    facts.pipelock_ip = address_on(info, networks.internal(plan))
    if not facts.pipelock_ip then return nil, "pipelock has no address on the internal network", "engine" end
-   if plan.git and #plan.git > 0 then
+   if gitgate.needed(plan) then
       info, msg, code = api:container_inspect(plan.names.git_gate)
       if not info then return nil, msg, code end
       facts.gate_ip = address_on(info, networks.internal(plan))
@@ -185,7 +185,7 @@ end
 -- Registers the helpers' removal (before any is made).
 function M.push_teardown(api, state)
    local roles = { "pipelock", "agent" }
-   if state.plan.git and #state.plan.git > 0 then table.insert(roles, 2, "git-gate") end
+   if gitgate.needed(state.plan) then table.insert(roles, 2, "git-gate") end
    if state.plan.credentials and #state.plan.credentials > 0 then table.insert(roles, 2, "cred-proxy") end
    for _, role in ipairs(roles) do
       resources.push_removal(api, state, "container", M.helper_name(state.plan, role))

@@ -53,7 +53,9 @@ function M.files(state)
       if not key then return nil, msg, code end
       keys[e.name] = key
    end
-   local files, msg, code = gitgate.files(entries, keys)
+   local ws = state.plan.workspace
+   local files, msg, code = gitgate.files(entries, keys, {
+      workspace = ws and ws.mode == "copy" and { name = ws.name, push = ws.push } or nil })
    if not files then return nil, msg, code end
    local list = {}
    for i, f in ipairs(files) do
@@ -107,7 +109,7 @@ end
 -- registered before the create; state.docker.git_gate_id is set.
 function M.create(api, state)
    local plan = state.plan
-   if type(plan.git) ~= "table" or #plan.git == 0 then return true end
+   if not gitgate.needed(plan) then return true end
    local ok, msg, code = gitgate.check(plan.git)
    if not ok then return nil, msg, code end
    local stream
@@ -124,8 +126,11 @@ function M.create(api, state)
    state.docker.git_gate_id = id
    ok, msg, code = api:archive_put(id, "/", stream)
    if not ok then return nil, msg, code end
-   ok, msg, code = api:network_connect(networks.egress(plan), id)
-   if not ok then return nil, msg, code end
+   -- Only a gate with upstreams needs a way out; the workspace's needs none.
+   if #plan.git > 0 then
+      ok, msg, code = api:network_connect(networks.egress(plan), id)
+      if not ok then return nil, msg, code end
+   end
    ok, msg, code = api:container_start(id, name)
    if not ok then return nil, msg, code end
    return M.wait_ready(api, id)

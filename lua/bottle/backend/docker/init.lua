@@ -21,6 +21,7 @@ local bottle_state = require "bottle.backend.docker.bottle_state"
 local dns_probe = require "bottle.backend.docker.dns_probe"
 local env_file = require "bottle.backend.docker.env_file"
 local cred_proxy = require "bottle.backend.docker.cred_proxy"
+local copy = require "bottle.backend.docker.copy"
 
 local M = {}
 
@@ -118,7 +119,7 @@ function Docker:prepare(plan, state)
    local calls, kinds = {}, {}
    local function add(kind, call) calls[#calls + 1] = call; kinds[#kinds + 1] = kind end
    add({ "info" }, { "engine info", "GET", "/info" })
-   local with_git = plan.git and #plan.git > 0
+   local with_git = require("bottle.gitgate").needed(plan)   -- git entries, or a copied workspace
    local with_creds = cred_proxy.wanted(plan)
    for _, e in ipairs(self:plan_images(plan)) do
       add({ "image", e.role, e.image }, { "inspect image " .. e.image, "GET",
@@ -222,7 +223,7 @@ function Docker:plan_images(plan)
       end
       return out
    end
-   local with_git = plan.git and #plan.git > 0
+   local with_git = require("bottle.gitgate").needed(plan)   -- git entries, or a copied workspace
    local roles = { "pipelock", "agent", "firewall" }
    if with_git then roles[#roles + 1] = "git_gate" end
    if cred_proxy.wanted(plan) then roles[#roles + 1] = "cred_proxy" end
@@ -265,7 +266,7 @@ function Docker:up(state, progress)
    if not c then return nil, msg, code end
    local plan = state.plan
    state.docker = state.docker or {}
-   local with_git = plan.git and #plan.git > 0
+   local with_git = require("bottle.gitgate").needed(plan)   -- git entries, or a copied workspace
 
    -- Every removal is registered before anything is made, in the order the
    -- teardown must undo them backwards (agent, git gate, pipelock, CA
@@ -328,6 +329,24 @@ function Docker:up(state, progress)
    return progress("firewall", firewall.apply, c, state)
 end
 
+---------------------------------------------------------------------------
+-- copy_in, copy_out: files through the archive endpoint (bottle.workspace).
+
+function Docker:copy_in(state, role, dir, entries)
+   local c, msg, code = self:api()
+   if not c then return nil, msg, code end
+   return copy.put(c, state, role, dir, entries)
+end
+
+function Docker:copy_out(target, role, path)
+   local c, msg, code = self:api()
+   if not c then return nil, msg, code end
+   local found
+   found, msg, code = resources.find(c, target.slug)
+   if not found then return unreachable(msg, code) end
+   return copy.get(c, found, role, path)
+end
+
 function Docker:provision(state)
    local c, msg, code = self:api()
    if not c then return nil, msg, code end
@@ -362,6 +381,10 @@ function Docker.attach_argv(state)
    for _, name in ipairs(names) do
       argv[#argv + 1] = "-e"
       argv[#argv + 1] = name
+   end
+   if plan.workspace and plan.workspace.path then   -- Claude Code starts in the project
+      argv[#argv + 1] = "-w"
+      argv[#argv + 1] = plan.workspace.path
    end
    argv[#argv + 1] = plan.names.agent
    for _, word in ipairs(plan.command) do argv[#argv + 1] = word end
@@ -489,7 +512,8 @@ function Docker:cleanup(opts)
    local report = { containers = {}, networks = {}, slugs = {} }
    for _, slug in ipairs(order) do
       local b = bottles[slug]
-      if not alive(b, opts.unfinished) then
+      -- kept: bottles whose session ended with pushes not yet home (launch.lua)
+      if not alive(b, opts.unfinished) and not (opts.kept and opts.kept[slug]) then
          report.slugs[#report.slugs + 1] = slug
          for _, ctr in ipairs(b.containers) do
             doomed.containers[#doomed.containers + 1] = ctr
