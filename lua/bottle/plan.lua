@@ -251,8 +251,16 @@ function M.egress_inputs(bottle, view0, ctx)
    for i, r in ipairs(bottle.credentials or {}) do
       routes[i] = { name = r.name, upstream = r.upstream, host = r.host, port = r.port }
    end
+   -- the git entries as the policies saw them, minus the identity file's
+   -- path, which the plan never holds (a rebuilt view simply lacks it)
+   local git = setmetatable({}, core.array_mt)
+   for i, g in ipairs(view0.git or {}) do
+      local e = {}
+      for k, v in pairs(g) do if k ~= "identity" then e[k] = v end end
+      git[i] = e
+   end
    return {
-      bottle = { name = bottle.name, egress = bottle.egress, env = env, git = view0.git, credentials = routes },
+      bottle = { name = bottle.name, egress = bottle.egress, env = env, git = git, credentials = routes },
       ctx = { agent = ctx.agent, bottle = ctx.bottle, backend = ctx.backend, cwd = ctx.cwd },
    }
 end
