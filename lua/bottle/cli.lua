@@ -48,6 +48,7 @@ local function build_parser()
    local function backend_opt(c)
       c:option("--backend", "The backend: " .. table.concat(require("bottle.backend").names(), ", ")
          .. " (default: docker)."):default("docker")
+      c:option("--context", "The kubeconfig context (kubernetes backend; default: its current-context).")
       return c
    end
 
@@ -62,6 +63,7 @@ local function build_parser()
    local plan = p:command("plan", "Show the preflight: exactly what `up` would run.")
    manifest_opts(plan)
    plan:flag("--json", "Print the plan as JSON on stdout (no secret values); the preflight goes to stderr.")
+   plan:flag("--check", "Send every object to the backend's server as a dry run (kubernetes: dryRun=All).")
 
    local render = p:command("render", "Print the pipelock YAML exactly as it would be written.")
    manifest_opts(render)
@@ -136,10 +138,30 @@ end
 
 local commands = {}
 
+-- plan --check: the backend's server judges every object (a dry run).
+function M.check_plan(plan, args)
+   local backend, err, code = require("bottle.backend").new(plan.backend, { context = args.context })
+   if not backend then return nil, err, code end
+   if type(backend.check) ~= "function" then
+      return nil, ("the %s backend has no server-side dry run (plan --check)"):format(plan.backend), "usage"
+   end
+   local results, cerr, ccode = backend:check(plan)
+   if not results then return nil, cerr, ccode end
+   local failed = 0
+   for _, r in ipairs(results) do
+      if not r.ok then failed = failed + 1 end
+      io.stdout:write(("%s %s %s%s\n"):format(r.ok and "ok  " or "FAIL", sanitize.line(r.kind), sanitize.line(r.name),
+         r.ok and "" or (": " .. sanitize.line(r.detail or ""))))
+   end
+   io.stdout:write(("%d objects, %d refused by the server (dry run: nothing was stored)\n"):format(#results, failed))
+   return failed == 0 and 0 or 1
+end
+
 function commands.plan(args)
    local plan, extras, code = make_plan(args)
    if not plan then return nil, extras, code end
    local preflight = require "bottle.preflight"
+   if args.check then return M.check_plan(plan, args) end
    if args.json then
       io.stderr:write(preflight.render(plan, colour_fn(2), extras.policy_logs))
       io.stdout:write(plan_json(plan), "\n")
@@ -188,7 +210,7 @@ function commands.up(args)
    if not resolved then return nil, rerr, rcode end
 
    local launch = require "bottle.launch"
-   local backend, berr, bcode = require("bottle.backend").new(plan.backend)
+   local backend, berr, bcode = require("bottle.backend").new(plan.backend, { context = args.context })
    if not backend then return nil, berr, bcode end
    local found, perr, pcode = launch.prepare(plan, { backend = backend, identities = extras.identities })
    if not found then return nil, perr, pcode end
@@ -225,7 +247,7 @@ end
 -- (for `doctor`, which has no plan to read them from).
 local function backend_or_fail(args)
    return require("bottle.backend").new(args.backend or "docker",
-                                        { images = require("bottle.plan").images() })
+                                        { images = require("bottle.plan").images(), context = args.context })
 end
 
 function commands.down(args)

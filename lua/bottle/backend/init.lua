@@ -10,7 +10,7 @@ B.INTERFACE = { "prepare", "up", "provision", "attach", "down", "list", "cleanup
 
 -- Known backends by name.  A name is looked up here, never turned into a
 -- module path, so `--backend` cannot load an arbitrary module.
-B.KNOWN = { docker = "bottle.backend.docker" }
+B.KNOWN = { docker = "bottle.backend.docker", kubernetes = "bottle.backend.kubernetes" }
 
 local function known_names()
    local names = {}
