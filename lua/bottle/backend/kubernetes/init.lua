@@ -196,7 +196,12 @@ function Kube:up(state, progress)
    if not ok then return nil, "pipelock config rejected: " .. tostring(perr), "invalid_config" end
 
    ok, msg, code = progress("namespace", function()
-      return create_all(c, { objects.namespace_object(plan, facts.launch) })
+      local done, err, ecode = create_all(c, { objects.namespace_object(plan, facts.launch) })
+      if not done then return nil, err, ecode end
+      -- the server refuses Pods until the namespace's `default`
+      -- ServiceAccount exists (its admission looks it up), which the
+      -- cluster's serviceaccount controller makes a moment later
+      return inventory.wait_service_account(c, ns)
    end)
    if not ok then return nil, msg, code end
    ok, msg, code = progress("policies", function()

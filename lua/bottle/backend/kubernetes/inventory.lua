@@ -90,6 +90,26 @@ function M.wait_gone(c, names, timeout)
    return true
 end
 
+M.SERVICE_ACCOUNT_TIMEOUT = 30
+
+--- wait_service_account(c, namespace) → true once its `default` ServiceAccount exists.
+function M.wait_service_account(c, namespace, timeout)
+   timeout = timeout or M.SERVICE_ACCOUNT_TIMEOUT
+   local deadline = core.monotonic() + timeout
+   while true do
+      local sa, msg, code = c:get(client_mod.path("v1", "serviceaccounts", namespace, "default"))
+      if sa then return true end
+      if code ~= "not_found" then return nil, msg, code end
+      if core.monotonic() >= deadline then
+         return nil, ("namespace %s has no default ServiceAccount after %gs (does the cluster run its"
+            .. " serviceaccount controller?)"):format(namespace, timeout), "timeout"
+      end
+      local sig = core.signal_pending()
+      if sig then return nil, "interrupted by " .. sig, "interrupted" end
+      core.sleep(0.1)
+   end
+end
+
 --- remove(c, names [, timeout]) → true: agent Pods first, then the
 -- Namespaces (foreground: their contents go before they do), then waits.
 function M.remove(c, names, timeout)
