@@ -122,10 +122,12 @@ function K.start()
       "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1", "--secure-port", tostring(api_port),
       "--tls-cert-file", dir .. "/serving.pem", "--tls-private-key-file", dir .. "/serving-key.pem",
       "--client-ca-file", dir .. "/ca.pem", "--token-auth-file", dir .. "/tokens.csv",
-      "--authorization-mode", "RBAC", "--anonymous-auth", "false",
+      "--authorization-mode", "RBAC", "--anonymous-auth=false",
       "--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
       "--service-account-key-file", dir .. "/sa.pub", "--service-account-signing-key-file", dir .. "/sa.key",
       "--service-cluster-ip-range", "10.96.0.0/16", "--cert-dir", dir .. "/apiserver-certs",
+      -- loopback is no address for the kubernetes Service's endpoints: no reconciler
+      "--endpoint-reconciler-type=none",
       "--enable-priority-and-fairness=false", "--watch-cache=false", "--v", "1" }, self.logs.apiserver)
 
    local ok, why = self:wait_ready()

@@ -150,6 +150,16 @@ local function env_values(state)
    return literals, state.secrets or {}
 end
 
+-- The agent's env Secrets (literals, secrets; either may be absent) and their names.
+function M.env_secrets(plan, literals, secrets)
+   local list, names = {}, {}
+   for _, pair in ipairs { { objects.NAMES.agent_env, literals }, { objects.NAMES.agent_secrets, secrets } } do
+      local s = objects.env_secret(plan, pair[1], pair[2])
+      if s then list[#list + 1] = s; names[#names + 1] = s.metadata.name end
+   end
+   return list, names
+end
+
 --- M.objects(plan, facts) → every object of the bottle in creation order
 -- (for `up`, the dry run and the specs).
 function M.objects(plan, facts)
@@ -159,12 +169,8 @@ function M.objects(plan, facts)
    list[#list + 1] = objects.pipelock_config(plan)
    list[#list + 1] = objects.pipelock_pod(plan)
    list[#list + 1] = objects.service(plan, objects.NAMES.pipelock, "pipelock", objects.PROXY_PORT)
-   local env_secrets = {}
-   for _, s in ipairs { objects.env_secret(plan, objects.NAMES.agent_env, facts.literals),
-                        objects.env_secret(plan, objects.NAMES.agent_secrets, facts.secrets) } do
-      list[#list + 1] = s
-      env_secrets[#env_secrets + 1] = s.metadata.name
-   end
+   local secrets, env_secrets = M.env_secrets(plan, facts.literals, facts.secrets)
+   for _, s in ipairs(secrets) do list[#list + 1] = s end
    list[#list + 1] = objects.agent_files(plan, facts.ca and facts.ca.cert_pem, facts.skill_files)
    facts.env_secrets = env_secrets
    list[#list + 1] = objects.agent_pod(plan, facts)
@@ -233,12 +239,7 @@ function Kube:up(state, progress)
    end)
    if not ok then return nil, msg, code end
    ok, msg, code = progress("agent", function()
-      local list, env_secrets = {}, {}
-      for _, s in ipairs { objects.env_secret(plan, objects.NAMES.agent_env, literals),
-                           objects.env_secret(plan, objects.NAMES.agent_secrets, secrets) } do
-         list[#list + 1] = s
-         env_secrets[#env_secrets + 1] = s.metadata.name
-      end
+      local list, env_secrets = M.env_secrets(plan, literals, secrets)
       facts.env_secrets = env_secrets
       list[#list + 1] = objects.agent_files(plan, facts.ca and facts.ca.cert_pem, facts.skill_files)
       list[#list + 1] = objects.agent_pod(plan, facts)
