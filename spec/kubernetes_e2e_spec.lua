@@ -278,7 +278,7 @@ describe("#e2e kubernetes backend against a real kube-apiserver", function()
    it("finds with `cleanup` what a killed launch left, and removes it", function()
       if skip() then return end
       local root = stage_root()
-      local kc = cluster:write_kubeconfig("config-killed", "token")
+      local kc = cluster:write_kubeconfig("config-killed-" .. core.random_hex(3), "token")
       local script = U.write(cluster.dir .. "/killed.lua", ([[
 package.path = "lua/?.lua;lua/?/init.lua;./?.lua;" .. package.path
 package.cpath = "build/?.so;" .. package.cpath

@@ -198,7 +198,7 @@ end
 --- A kubernetes backend instance for this cluster, through a kubeconfig
 -- for `user` (default "token"); opts go to its new().
 function Cluster:backend(user, opts)
-   local path = self:write_kubeconfig("config-" .. (user or "token"), user or "token")
+   local path = self:write_kubeconfig(("config-%s-%s"):format(user or "token", core.random_hex(3)), user or "token")
    local conn = assert(require("bottle.backend.kubernetes.kubeconfig").connection { paths = { path } })
    local o = { conn = conn, wait = false }
    for k, v in pairs(opts or {}) do o[k] = v end

@@ -89,13 +89,6 @@ function Kube:prepare(plan, state)
       return nil, ("the namespace name %s is longer than 63 characters: give the agent a shorter name"):format(ns),
          "invalid_manifest"
    end
-   local existing, gerr, gcode = c:get(client_mod.path("v1", "namespaces", nil, ns))
-   if existing then
-      return nil, ("a namespace named %s already exists: run `bottle cleanup --backend kubernetes` (or `bottle down %s`)")
-         :format(ns, plan.slug), "not_ready"
-   elseif gcode ~= "not_found" then
-      return nil, gerr, gcode
-   end
    local reviews
    reviews, msg, code = access.check(c, ns)
    if not reviews then return nil, msg, code end
@@ -103,6 +96,13 @@ function Kube:prepare(plan, state)
    if denied then
       return nil, ("the cluster's RBAC does not let you: %s (see the README's Kubernetes section)"):format(denied),
          "not_ready"
+   end
+   local existing, gerr, gcode = c:get(client_mod.path("v1", "namespaces", nil, ns))
+   if existing then
+      return nil, ("a namespace named %s already exists: run `bottle cleanup --backend kubernetes` (or `bottle down %s`)")
+         :format(ns, plan.slug), "not_ready"
+   elseif gcode ~= "not_found" then
+      return nil, gerr, gcode
    end
    local runtime, class_or_err, rcode = resolve_runtime(c, plan)
    if not runtime then return nil, class_or_err, rcode end
