@@ -231,7 +231,13 @@ function commands.up(args)
    })
    if not result then return nil, uerr, ucode end
    if result.detached then
-      say("bottle %s is running; `%s down %s` removes it.", result.slug, PROG, result.slug)
+      if plan.backend == "kubernetes" and os.getenv("BOTTLE_KUBE_WAIT") == "0" then
+         say("bottle %s: the server accepted every object; its Pods were not waited for (BOTTLE_KUBE_WAIT=0):"
+            .. " `%s list --backend kubernetes` shows their state, `%s down %s` removes it.",
+            result.slug, PROG, PROG, result.slug)
+      else
+         say("bottle %s is running; `%s down %s` removes it.", result.slug, PROG, result.slug)
+      end
       if #plan.env > 0 then
          -- env values reach a session only through `docker exec` (never the
          -- container's config), and a detached launch starts no session
@@ -335,7 +341,10 @@ function commands.cleanup(args)
       for _, item in ipairs(found[kind] or {}) do
          total = total + 1
          local what = type(item) == "table" and (item.name or item.path or item.slug) or item
-         say("left behind: %s %s", kind:gsub("s$", ""):gsub("_", " "), what)
+         -- the kubernetes backend lists a bottle's Namespace (role "namespace")
+         local label = type(item) == "table" and item.role == "namespace" and "namespace"
+            or kind:gsub("s$", ""):gsub("_", " ")
+         say("left behind: %s %s", label, what)
       end
    end
    if total == 0 then

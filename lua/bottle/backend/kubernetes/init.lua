@@ -423,13 +423,21 @@ function Kube:logs(slug, opts)
    found, msg, code = inventory.find(c, slug)
    if not found then return nil, msg, code end
    if #found == 0 then return nil, ("no bottle %q (see `bottle list`)"):format(slug), "not_found" end
+   local ns = found[1].metadata.name
+   local pod
+   pod, msg, code = c:get(client_mod.path("v1", "pods", ns, objects.NAMES.pipelock))
+   if not pod then return nil, msg, code end
+   if not (pod.spec and pod.spec.nodeName) then
+      local _, why = pods.state_of(pod)
+      return nil, ("pipelock's Pod has not started, so it has no log yet: %s"):format(why), "not_ready"
+   end
    local on_line = opts.on_line or function(line) io.stdout:write(line, "\n") end
    local stopped, partial = false, ""
    local query = { container = "pipelock" }
    if opts.follow then query.follow = "true" end
    if opts.tail then query.tailLines = tostring(opts.tail) end
    local ok
-   ok, msg, code = c:request("GET", client_mod.path("v1", "pods", found[1].metadata.name, objects.NAMES.pipelock)
+   ok, msg, code = c:request("GET", client_mod.path("v1", "pods", ns, objects.NAMES.pipelock)
                                 .. "/log", {
       query = query, accept = "*/*", timeout_ms = opts.follow and 0 or nil,
       on_data = function(chunk)
