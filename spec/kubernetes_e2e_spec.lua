@@ -343,6 +343,45 @@ require("bottle.launch").up(plan, { backend = b, detach = true, stage_root = %q,
       assert.is_false(checks[2].ok)
    end)
 
+   it("works from the command line: plan --check, up --detach, list, down", function()
+      if skip() then return end
+      local home = stage_root()
+      local kc = cluster:write_kubeconfig("config-cli-" .. core.random_hex(3), "token")
+      local env = ("HOME=%s KUBECONFIG=%s BOTTLE_KUBE_WAIT=0 BOTTLE_AGENT_IMAGE=%s BOTTLE_PIPELOCK_IMAGE=%s XDG_STATE_HOME= "
+         .. "XDG_CONFIG_HOME= NO_COLOR=1 "):format(U.q(home), U.q(kc), E.AGENT_IMAGE, E.PIPELOCK_IMAGE)
+      local function run(args)
+         local p = assert(io.popen(env .. "lua5.4 bottle.lua " .. args .. " 2>&1; echo \"rc=$?\""))
+         local out = p:read("a")
+         p:close()
+         return out, tonumber(out:match("rc=(%d+)%s*$"))
+      end
+      local out, rc = run("plan --backend kubernetes --check")
+      assert.equals(0, rc, out)
+      assert.truthy(out:find("0 refused by the server", 1, true), out)
+      out, rc = run("up --backend kubernetes --yes --detach </dev/null")
+      assert.equals(0, rc, out)
+      local slug = out:match("\n(claude%-[0-9a-f]+)\n")
+      assert.is_string(slug, out)
+      assert.truthy(out:find("its Pods were not waited for", 1, true), out)
+      assert.is_table(api:get("/api/v1/namespaces/claude-bottle-" .. slug))
+      out, rc = run("list --backend kubernetes")
+      assert.equals(0, rc, out)
+      assert.truthy(out:find(slug, 1, true), out)
+      out, rc = run("down --backend kubernetes " .. slug)
+      assert.equals(0, rc, out)
+      local ns, _, code = api:get("/api/v1/namespaces/claude-bottle-" .. slug)
+      assert.is_nil(ns)
+      assert.equals("not_found", code)
+      -- doctor reports a context that is not there as a failed check
+      out, rc = run("doctor --backend kubernetes --context nope")
+      assert.equals(1, rc, out)
+      assert.truthy(out:find('FAIL kubeconfig%s+no context "nope"'), out)
+      -- and up refuses it as bad usage before anything is made
+      out, rc = run("up --backend kubernetes --context nope --yes --detach </dev/null")
+      assert.equals(2, rc, out)
+      assert.truthy(out:find('no context "nope"', 1, true), out)
+   end)
+
    it("connects with a client certificate and with an exec credential plugin", function()
       if skip() then return end
       for _, user in ipairs { "cert", "exec" } do
