@@ -104,6 +104,7 @@ build = {
       ["bottle.backend.kubernetes.ca"] = "lua/bottle/backend/kubernetes/ca.lua",
       ["bottle.backend.kubernetes.client"] = "lua/bottle/backend/kubernetes/client.lua",
       ["bottle.backend.kubernetes.doctor"] = "lua/bottle/backend/kubernetes/doctor.lua",
+      ["bottle.backend.kubernetes.git_gate"] = "lua/bottle/backend/kubernetes/git_gate.lua",
       ["bottle.backend.kubernetes.inventory"] = "lua/bottle/backend/kubernetes/inventory.lua",
       ["bottle.backend.kubernetes.kubeconfig"] = "lua/bottle/backend/kubernetes/kubeconfig.lua",
       ["bottle.backend.kubernetes.objects"] = "lua/bottle/backend/kubernetes/objects.lua",

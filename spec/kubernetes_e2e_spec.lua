@@ -343,6 +343,79 @@ require("bottle.launch").up(plan, { backend = b, detach = true, stage_root = %q,
       assert.is_false(checks[2].ok)
    end)
 
+   it("carries the git gate: its Secret mounted into the gate only, its policies, the agent's gitconfig", function()
+      if skip() then return end
+      local dir = stage_root()
+      assert(os.execute(("ssh-keygen -q -t ed25519 -N '' -C id -f %s/id_app && ssh-keygen -q -t ed25519 -N '' -C host"
+         .. " -f %s/host_key"):format(dir, dir)))
+      local host_key = U.read(dir .. "/host_key.pub"):match("^(%S+ %S+)")
+      U.write(dir .. "/bottles.yaml", ([[
+bottles:
+  gated:
+    git:
+      - name: app
+        upstream: ssh://git@upstream.test:2222/srv/git/app.git
+        identity: %s/id_app
+        host_key: "%s"
+        extra_hosts:
+          upstream.test: 192.0.2.10
+        user_name: Gate Kube
+        user_email: gate-kube@example.test
+agents:
+  kube-gate:
+    bottle: gated
+]]):format(dir, host_key), tonumber("600", 8))
+      local m = assert(require("bottle.manifest").load { manifest = dir .. "/bottles.yaml", env = { HOME = dir, cwd = dir } })
+      local plan, extras = require("bottle.plan").build { manifest = m, agent = "kube-gate", options = {
+         backend = "kubernetes", home = dir, cwd = dir, env_names = {}, pipelock_image = E.PIPELOCK_IMAGE,
+         agent_image = E.AGENT_IMAGE, git_gate_image = "claude-bottle-test/git-gate:latest" } }
+      assert(plan, extras)
+      -- the dry run first, then a real up
+      for _, r in ipairs(assert(backend:check(plan))) do assert.is_true(r.ok, r.name .. ": " .. tostring(r.detail)) end
+      local lines = {}
+      local res, msg = launch.up(plan, { backend = backend, detach = true, stage_root = dir,
+         identities = extras.identities, literals = {}, secrets = {}, progress = E.progress(lines) })
+      assert(res, msg)
+      local all = everything(ns_of(plan))
+      local key = U.read(dir .. "/id_app")
+      local key_line = key:match("KEY%-%-%-%-%-\n([^\n]+)")
+      for _, o in ipairs(all) do
+         local text = cjson.encode(o.object)
+         for _, v in pairs(o.object.data or {}) do text = text .. (base64.decode(v) or "") end
+         if o.resource .. "/" .. o.name ~= "secrets/git-gate-files" then
+            assert.is_nil(text:find(key_line, 1, true), o.resource .. "/" .. o.name .. " holds the identity")
+         end
+      end
+      local gate_secret = find(all, "secrets", "git-gate-files")
+      local found_key = false
+      for _, v in pairs(gate_secret.data) do if base64.decode(v) == key then found_key = true end end
+      assert.is_true(found_key)
+      for _, name in ipairs { "agent", "pipelock", "git-gate" } do
+         local uses = false
+         for _, v in ipairs(find(all, "pods", name).spec.volumes or {}) do
+            if v.secret and v.secret.secretName == "git-gate-files" then uses = true end
+         end
+         assert.equals(name == "git-gate", uses, name)
+      end
+      local gate = find(all, "pods", "git-gate")
+      assert.same({ { ip = "192.0.2.10", hostnames = { "upstream.test" } } }, gate.spec.hostAliases)
+      local svc = find(all, "services", "git-gate")
+      local agent = find(all, "pods", "agent")
+      assert.same({ ip = svc.spec.clusterIP, hostnames = { "git-gate", plan.names.git_gate } }, agent.spec.hostAliases[2])
+      local agent_policy = find(all, "networkpolicies", "agent-egress")
+      assert.same({ { protocol = "TCP", port = 9418 } }, agent_policy.spec.egress[2].ports)
+      local ge = find(all, "networkpolicies", "git-gate-egress")
+      assert.same({ { protocol = "TCP", port = 2222 } }, ge.spec.egress[1].ports)
+      local last = ge.spec.egress[1].to[#ge.spec.egress[1].to]
+      assert.equals("192.0.2.10/32", last.ipBlock.cidr)
+      local gitconfig = find(all, "configmaps", "agent-files").data.gitconfig
+      assert.truthy(gitconfig:find('[url "git://git-gate/app.git"]\n\tinsteadOf = "ssh://git@upstream.test:2222/srv/git/app.git"',
+         1, true), gitconfig)
+      assert.truthy(gitconfig:find('name = "Gate Kube"', 1, true), gitconfig)
+      assert(launch.down({ slug = plan.slug }, { backend = backend, stage_root = dir }))
+      assert.is_true(namespace_gone(plan))
+   end)
+
    it("works from the command line: plan --check, up --detach, list, down", function()
       if skip() then return end
       local home = stage_root()

@@ -15,6 +15,8 @@ local access = require "bottle.backend.kubernetes.access"
 local ca = require "bottle.backend.kubernetes.ca"
 local skills = require "bottle.backend.kubernetes.skills"
 local doctor = require "bottle.backend.kubernetes.doctor"
+local git_gate = require "bottle.backend.kubernetes.git_gate"
+local gitgate = require "bottle.gitgate"
 local launcher = require "bottle.backend.docker.resources"   -- launcher_id/launcher_alive read /proc only
 
 local M = {}
@@ -81,8 +83,11 @@ function Kube:prepare(plan, state)
    v, msg, code = c:get("/version")
    if not v then return nil, msg, code end
    if plan.git and #plan.git > 0 then
-      return nil, "git remotes (the git gate) are not carried by the kubernetes backend yet: remove git from the bottle"
-         .. " or use --backend docker", "unsupported"
+      -- the gate's entries and identity keys, read before anything exists
+      local ok, gerr, gcode = gitgate.check(plan.git)
+      if not ok then return nil, gerr, gcode end
+      local files, ferr, fcode = git_gate.files(plan, state.identities)
+      if not files then return nil, ferr, fcode end
    end
    local ns = objects.namespace(plan)
    if #ns > 63 then
@@ -150,6 +155,18 @@ local function env_values(state)
    return literals, state.secrets or {}
 end
 
+-- The git gate's facts: its files (identities read from the host), the
+-- agent's gitconfig, the upstream ports and pinned addresses.
+local function git_facts(plan, identities, facts)
+   if not (plan.git and #plan.git > 0) then return true end
+   local files, msg, code = git_gate.files(plan, identities)
+   if not files then return nil, msg, code end
+   facts.git_files, facts.gitconfig = files, git_gate.gitconfig(plan)
+   facts.git_ports, facts.git_pinned = git_gate.upstream_ports(plan), git_gate.pinned(plan)
+   return true
+end
+M.git_facts = git_facts
+
 -- The agent's env Secrets (literals, secrets; either may be absent) and their names.
 function M.env_secrets(plan, literals, secrets)
    local list, names = {}, {}
@@ -169,9 +186,14 @@ function M.objects(plan, facts)
    list[#list + 1] = objects.pipelock_config(plan)
    list[#list + 1] = objects.pipelock_pod(plan)
    list[#list + 1] = objects.service(plan, objects.NAMES.pipelock, "pipelock", objects.PROXY_PORT)
+   if facts.git_files then
+      list[#list + 1] = git_gate.secret(plan, facts.git_files)
+      list[#list + 1] = git_gate.pod(plan, facts.git_files)
+      list[#list + 1] = git_gate.service(plan)
+   end
    local secrets, env_secrets = M.env_secrets(plan, facts.literals, facts.secrets)
    for _, s in ipairs(secrets) do list[#list + 1] = s end
-   list[#list + 1] = objects.agent_files(plan, facts.ca and facts.ca.cert_pem, facts.skill_files)
+   list[#list + 1] = objects.agent_files(plan, facts.ca and facts.ca.cert_pem, facts.skill_files, facts.gitconfig)
    facts.env_secrets = env_secrets
    list[#list + 1] = objects.agent_pod(plan, facts)
    return list
@@ -196,6 +218,8 @@ function Kube:up(state, progress)
    local files, ferr, fcode = skills.files(plan)
    if not files then return nil, ferr, fcode end
    facts.skill_files = files
+   local gok, gerr, gcode = git_facts(plan, state.identities, facts)
+   if not gok then return nil, gerr, gcode end
    -- The config goes in exactly as rendered and checked: checked again here
    -- before it is written, as the docker backend's plan was.
    local ok, perr = core.pipelock_check(plan.pipelock.config)
@@ -238,10 +262,23 @@ function Kube:up(state, progress)
       return true
    end)
    if not ok then return nil, msg, code end
+   if facts.git_files then
+      ok, msg, code = progress("git-gate", function()
+         local done, err, ecode = create_all(c, { git_gate.secret(plan, facts.git_files),
+                                                 git_gate.pod(plan, facts.git_files) })
+         if not done then return nil, err, ecode end
+         local svc
+         svc, err, ecode = c:create(client_mod.path("v1", "services", ns), git_gate.service(plan))
+         if not svc then return nil, err, ecode end
+         facts.service_ips.git_gate = svc.spec and svc.spec.clusterIP
+         return true
+      end)
+      if not ok then return nil, msg, code end
+   end
    ok, msg, code = progress("agent", function()
       local list, env_secrets = M.env_secrets(plan, literals, secrets)
       facts.env_secrets = env_secrets
-      list[#list + 1] = objects.agent_files(plan, facts.ca and facts.ca.cert_pem, facts.skill_files)
+      list[#list + 1] = objects.agent_files(plan, facts.ca and facts.ca.cert_pem, facts.skill_files, facts.gitconfig)
       list[#list + 1] = objects.agent_pod(plan, facts)
       return create_all(c, list)
    end)
@@ -251,8 +288,9 @@ function Kube:up(state, progress)
       return progress("ready (not waited for: BOTTLE_KUBE_WAIT=0)", function() return true end)
    end
    return progress("ready", function()
-      local done, err, ecode = pods.wait_ready(c, ns, { objects.NAMES.pipelock, objects.NAMES.agent },
-                                               self.ready_timeout)
+      local names = { objects.NAMES.pipelock, objects.NAMES.agent }
+      if facts.git_files then table.insert(names, 2, git_gate.NAME) end
+      local done, err, ecode = pods.wait_ready(c, ns, names, self.ready_timeout)
       if not done then return nil, err, ecode end
       state.kube.ready = true
       return pods.check_pipelock(c, ns, objects.NAMES.pipelock, plan.pipelock.yaml)
@@ -473,6 +511,16 @@ function Kube:check(plan)
       ca = plan.ca and { cert_pem = "(made at up)", key_pem = "(made at up)" } or nil,
       cluster_ranges = cluster_ranges(c), service_ips = { pipelock = "10.0.0.10" }, skill_files = files,
    }
+   if plan.git and #plan.git > 0 then
+      -- the identities are read at up: the dry run carries placeholders
+      local keys = {}
+      for _, e in ipairs(plan.git) do keys[e.name] = "(read at up)" end
+      local gfiles, gerr, gcode = gitgate.files(plan.git, keys)
+      if not gfiles then return nil, gerr, gcode end
+      facts.git_files, facts.gitconfig = gfiles, git_gate.gitconfig(plan)
+      facts.git_ports, facts.git_pinned = git_gate.upstream_ports(plan), git_gate.pinned(plan)
+      facts.service_ips.git_gate = "10.0.0.11"
+   end
    local runtime, class = resolve_runtime(c, plan)
    if runtime then facts.runtime_class = class end
    local results = {}

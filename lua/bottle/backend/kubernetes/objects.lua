@@ -169,11 +169,14 @@ end
 -- service and node ranges (from the API) that no sidecar may reach.
 function M.network_policies(plan, facts)
    local ports = plan.egress and plan.egress.ports or { 80, 443 }
+   local agent_egress = { { to = { role_peer("pipelock") }, ports = tcp_ports { M.PROXY_PORT } } }
+   local with_git = plan.git and #plan.git > 0
+   if with_git then
+      agent_egress[#agent_egress + 1] = { to = { role_peer("git-gate") }, ports = tcp_ports { schema.GATE_PORT } }
+   end
    local out = {
       policy(plan, "default-deny", nil, { "Ingress", "Egress" }),
-      policy(plan, "agent-egress", "agent", { "Egress" }, {
-         egress = { { to = { role_peer("pipelock") }, ports = tcp_ports { M.PROXY_PORT } } },
-      }),
+      policy(plan, "agent-egress", "agent", { "Egress" }, { egress = agent_egress }),
       policy(plan, "pipelock-ingress", "pipelock", { "Ingress" }, {
          ingress = { { from = { role_peer("agent") }, ports = tcp_ports { M.PROXY_PORT } } },
       }),
@@ -184,13 +187,25 @@ function M.network_policies(plan, facts)
          },
       }),
    }
+   if with_git then
+      -- the gate: from the agent on its port; out to its upstreams' ports
+      -- (the addresses the entries pin as well, private or not), and DNS
+      local to = M.outside_blocks(facts.cluster_ranges, nil)
+      for _, ip in ipairs(facts.git_pinned or {}) do to[#to + 1] = { ipBlock = { cidr = ip } } end
+      out[#out + 1] = policy(plan, "git-gate-ingress", "git-gate", { "Ingress" }, {
+         ingress = { { from = { role_peer("agent") }, ports = tcp_ports { schema.GATE_PORT } } },
+      })
+      out[#out + 1] = policy(plan, "git-gate-egress", "git-gate", { "Egress" }, {
+         egress = { { to = to, ports = tcp_ports(facts.git_ports or { 22 }) }, { to = { M.DNS_PEER }, ports = DNS_PORTS } },
+      })
+   end
    return out
 end
 
 ---------------------------------------------------------------------------
 -- Pods and their hardening
 
-local function container_security(uid)
+function M.container_security(uid)
    return {
       runAsNonRoot = true, runAsUser = uid, runAsGroup = uid, allowPrivilegeEscalation = false,
       privileged = false, capabilities = { drop = { "ALL" } }, seccompProfile = { type = "RuntimeDefault" },
@@ -214,7 +229,7 @@ function M.resources(plan, role)
    return { limits = limits, requests = limits }
 end
 
-local function base_pod_spec(uid)
+function M.base_pod_spec(uid)
    return {
       automountServiceAccountToken = false, enableServiceLinks = false, restartPolicy = "Always",
       terminationGracePeriodSeconds = 5, securityContext = pod_security(uid),
@@ -254,11 +269,11 @@ function M.pipelock_pod(plan)
       args = { "run", "--config", plan.pipelock.config_path, "--listen", "0.0.0.0:" .. M.PROXY_PORT },
       ports = { { name = "proxy", containerPort = M.PROXY_PORT, protocol = "TCP" } },
       readinessProbe = { httpGet = { path = "/health", port = M.PROXY_PORT }, periodSeconds = 2, failureThreshold = 3 },
-      securityContext = container_security(M.PIPELOCK_UID), resources = M.resources(plan, "pipelock"),
+      securityContext = M.container_security(M.PIPELOCK_UID), resources = M.resources(plan, "pipelock"),
       volumeMounts = mounts,
    }
    c.securityContext.readOnlyRootFilesystem = true
-   local spec = base_pod_spec(M.PIPELOCK_UID)
+   local spec = M.base_pod_spec(M.PIPELOCK_UID)
    spec.containers, spec.volumes = { c }, volumes
    return { apiVersion = "v1", kind = "Pod", metadata = meta(plan, M.NAMES.pipelock, "pipelock"), spec = spec }
 end
@@ -283,11 +298,12 @@ end
 
 --- The agent's files: the CA certificate (public part only) and the prompt.
 -- skills: {{key, path, data}} (files under the skills' directories).
-function M.agent_files(plan, ca_cert_pem, skill_files)
+function M.agent_files(plan, ca_cert_pem, skill_files, gitconfig)
    local data = {}
    if plan.ca then data["ca.crt"] = ca_cert_pem end
    if plan.prompt then data["prompt.md"] = plan.prompt.text end
    for _, f in ipairs(skill_files or {}) do data[f.key] = f.data end
+   if gitconfig then data.gitconfig = gitconfig end
    return { apiVersion = "v1", kind = "ConfigMap", metadata = meta(plan, M.NAMES.agent_files, "agent"), data = data }
 end
 
@@ -312,7 +328,7 @@ function M.agent_pod(plan, facts)
          name = "ca-bundle", image = plan.images.agent, imagePullPolicy = "IfNotPresent",
          command = { "sh", "-c", 'cat "$1" "$2" > "$3"', "sh", M.SYSTEM_BUNDLE, "/claude-bottle/ca.crt",
                      "/bundle/ca-certificates.crt" },
-         securityContext = container_security(M.AGENT_UID), resources = M.resources(plan, "agent"),
+         securityContext = M.container_security(M.AGENT_UID), resources = M.resources(plan, "agent"),
          volumeMounts = { { name = "files", mountPath = "/claude-bottle", readOnly = true },
                           { name = "bundle", mountPath = "/bundle" } },
       } }
@@ -328,16 +344,19 @@ function M.agent_pod(plan, facts)
       aliases[#aliases + 1] = { ip = facts.service_ips.pipelock, hostnames = { plan.names.pipelock } }
    end
    if facts.service_ips and facts.service_ips.git_gate then
-      aliases[#aliases + 1] = { ip = facts.service_ips.git_gate, hostnames = { plan.names.git_gate } }
+      aliases[#aliases + 1] = { ip = facts.service_ips.git_gate, hostnames = { schema.GATE_HOST, plan.names.git_gate } }
+   end
+   if facts.gitconfig then
+      mounts[#mounts + 1] = { name = "files", mountPath = "/etc/gitconfig", subPath = "gitconfig", readOnly = true }
    end
    local c = {
       name = "agent", image = plan.images.agent, imagePullPolicy = "IfNotPresent",
       -- the image's own entrypoint is replaced: nothing runs but the keep-alive
       command = M.KEEP_ALIVE, env = #env > 0 and env or nil, envFrom = #env_from > 0 and env_from or nil,
-      securityContext = container_security(M.AGENT_UID), resources = M.resources(plan, "agent"),
+      securityContext = M.container_security(M.AGENT_UID), resources = M.resources(plan, "agent"),
       volumeMounts = #mounts > 0 and mounts or nil,
    }
-   local spec = base_pod_spec(M.AGENT_UID)
+   local spec = M.base_pod_spec(M.AGENT_UID)
    spec.containers, spec.initContainers, spec.volumes = { c }, init, volumes
    spec.hostAliases = #aliases > 0 and aliases or nil
    -- no resolver: the sidecars' names are in /etc/hosts, nothing else resolves
