@@ -230,3 +230,40 @@ describe("kubernetes objects", function()
       assert.is_function(b.check)
    end)
 end)
+
+describe("kubernetes git gate objects", function()
+   local git_gate = require "bottle.backend.kubernetes.git_gate"
+   local gitgate = require "bottle.gitgate"
+   local plan = {
+      slug = "g-abc123", names = { git_gate = "claude-bottle-git-gate-g-abc123" },
+      images = { git_gate = "gate:1" }, resources = {},
+      git = { { name = "app", upstream = 'ssh://git@h.test:2222/a"b.git', user = "git", host = "h.test", port = 2222,
+                path = "/a", push = { branches = { "*" } }, host_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB", extra_hosts = { ["h.test"] = "192.0.2.9" },
+                user_name = 'A "quoted" \\ name' } },
+   }
+   local files = assert(gitgate.files(plan.git, { app = "-----BEGIN OPENSSH PRIVATE KEY-----\nK\n-----END OPENSSH PRIVATE KEY-----\n" }))
+
+   it("mounts every rendered file from the gate's Secret, scripts executable, nothing writable", function()
+      local pod = git_gate.pod(plan, files)
+      local vol = pod.spec.volumes[1].secret
+      assert.equals("git-gate-files", vol.secretName)
+      local by_path = {}
+      for _, item in ipairs(vol.items) do by_path[item.path] = item.mode end
+      assert.equals(tonumber("550", 8), by_path["entrypoint.sh"])
+      assert.equals(tonumber("550", 8), by_path["hooks/pre-receive"])
+      assert.equals(tonumber("440", 8), by_path["keys/app"])
+      assert.same({ "/bin/sh", gitgate.ENTRYPOINT }, pod.spec.containers[1].command)
+      assert.same({ { ip = "192.0.2.9", hostnames = { "h.test" } } }, pod.spec.hostAliases)
+      assert.is_false(pod.spec.automountServiceAccountToken)
+      assert.same({ "ALL" }, pod.spec.containers[1].securityContext.capabilities.drop)
+      assert.same({ 2222 }, git_gate.upstream_ports(plan))
+      assert.same({ "192.0.2.9/32" }, git_gate.pinned(plan))
+   end)
+
+   it("quotes the agent's gitconfig values for git's config format", function()
+      local text = git_gate.gitconfig(plan)
+      assert.truthy(text:find('[url "git://git-gate/app.git"]\n\tinsteadOf = "ssh://git@h.test:2222/a\\"b.git"', 1, true),
+                    text)
+      assert.truthy(text:find('name = "A \\"quoted\\" \\\\ name"', 1, true), text)
+   end)
+end)
