@@ -50,10 +50,11 @@ function M.pods(c, namespace)
    return out
 end
 
--- Deletes one object, accepting one that is not there.
-local function delete(c, path, grace)
+-- Deletes one object, accepting one that is not there (or, for a
+-- Namespace, one already being deleted: the server answers 409).
+local function delete(c, path, grace, going_ok)
    local ok, msg, code = c:delete(path, { query = grace and { gracePeriodSeconds = grace } or nil })
-   if ok or code == "not_found" then return true end
+   if ok or code == "not_found" or (going_ok and code == "conflict") then return true end
    return nil, msg, code
 end
 
@@ -119,7 +120,7 @@ function M.remove(c, names, timeout)
       if not ok then problems[#problems + 1] = msg end
    end
    for _, n in ipairs(names) do
-      local ok, msg = delete(c, client_mod.path("v1", "namespaces", nil, n))
+      local ok, msg = delete(c, client_mod.path("v1", "namespaces", nil, n), nil, true)
       if not ok then problems[#problems + 1] = msg end
    end
    if #problems > 0 then return nil, table.concat(problems, "; "), "api" end
