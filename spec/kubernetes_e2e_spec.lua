@@ -374,7 +374,8 @@ agents:
       for _, r in ipairs(assert(backend:check(plan))) do assert.is_true(r.ok, r.name .. ": " .. tostring(r.detail)) end
       local lines = {}
       local res, msg = launch.up(plan, { backend = backend, detach = true, stage_root = dir,
-         identities = extras.identities, literals = {}, secrets = {}, progress = E.progress(lines) })
+         identities = extras.identities, literals = {}, secrets = {}, progress = E.progress(lines),
+         log = function(line) lines[#lines + 1] = line end })
       assert(res, msg)
       local all = everything(ns_of(plan))
       local key = U.read(dir .. "/id_app")
@@ -414,6 +415,15 @@ agents:
       assert.truthy(gitconfig:find('name = "Gate Kube"', 1, true), gitconfig)
       assert(launch.down({ slug = plan.slug }, { backend = backend, stage_root = dir }))
       assert.is_true(namespace_gone(plan))
+      -- a failure injected at the gate's step leaves nothing either
+      plan.slug = plan.slug:gsub("%-%x+$", "-" .. core.random_hex(3))
+      res, msg = launch.up(plan, { backend = E.failing_at(backend, "git-gate"), detach = true, stage_root = dir,
+         identities = extras.identities, literals = {}, secrets = {}, progress = E.progress(lines),
+         log = function(line) lines[#lines + 1] = line end })
+      assert.is_nil(res)
+      assert.equals("git-gate: injected failure", msg)
+      assert.is_true(namespace_gone(plan))
+      assert.is_nil(core.stat(dir .. "/" .. plan.slug))
    end)
 
    it("works from the command line: plan --check, up --detach, list, down", function()
