@@ -72,12 +72,12 @@ if [ ! -x "$BIN/kube-network-policies" ]; then
 
 package tools
 
-import _ "sigs.k8s.io/kube-network-policies/cmd/kube-network-policies/standard"
+import _ "sigs.k8s.io/kube-network-policies/cmd"
 EOF
    say "building kube-network-policies $KNP_VERSION"
    start=$(date +%s)
    if ! { GOFLAGS=-mod=mod nice -n 10 go mod tidy && nice -n 10 go build -p "$JOBS" -trimpath -ldflags=-s \
-            -o "$BIN/kube-network-policies" sigs.k8s.io/kube-network-policies/cmd/kube-network-policies/standard; } \
+            -o "$BIN/kube-network-policies" sigs.k8s.io/kube-network-policies/cmd; } \
         >>"$LOG" 2>&1; then
       tail -n 20 "$LOG" >&2
       die "the build of kube-network-policies failed (its command path may differ in $KNP_VERSION: see $LOG)"
