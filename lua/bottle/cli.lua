@@ -238,7 +238,7 @@ function commands.up(args)
       else
          say("bottle %s is running; `%s down %s` removes it.", result.slug, PROG, result.slug)
       end
-      if #plan.env > 0 then
+      if #plan.env > 0 and plan.backend ~= "kubernetes" then   -- there, the agent's Secrets hold them
          -- env values reach a session only through `docker exec` (never the
          -- container's config), and a detached launch starts no session
          say("note: the bottle's env values are handed to the session at attach; a detached bottle has none of them.")
