@@ -438,10 +438,15 @@ agents:
          p:close()
          return out, tonumber(out:match("rc=(%d+)%s*$"))
       end
-      local out, rc = run("plan --backend kubernetes --check")
+      -- run from this checkout, a git work tree: its copy as the workspace is
+      -- Docker's only, and refused before anything is made
+      local out, rc = run("up --backend kubernetes --yes --detach </dev/null")
+      assert.equals(1, rc, out)
+      assert.truthy(out:find("cannot copy a workspace yet: pass --no-workspace", 1, true), out)
+      out, rc = run("plan --backend kubernetes --check --no-workspace")
       assert.equals(0, rc, out)
       assert.truthy(out:find("0 refused by the server", 1, true), out)
-      out, rc = run("up --backend kubernetes --yes --detach </dev/null")
+      out, rc = run("up --backend kubernetes --yes --detach --no-workspace </dev/null")
       assert.equals(0, rc, out)
       local slug = out:match("\n(claude%-[0-9a-f]+)\n")
       assert.is_string(slug, out)
@@ -460,7 +465,7 @@ agents:
       assert.equals(1, rc, out)
       assert.truthy(out:find('FAIL kubeconfig%s+no context "nope"'), out)
       -- and up refuses it as bad usage before anything is made
-      out, rc = run("up --backend kubernetes --context nope --yes --detach </dev/null")
+      out, rc = run("up --backend kubernetes --context nope --yes --detach --no-workspace </dev/null")
       assert.equals(2, rc, out)
       assert.truthy(out:find('no context "nope"', 1, true), out)
    end)
