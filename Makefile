@@ -40,7 +40,7 @@ DEB_PACKAGES = lua5.4 liblua5.4-dev libyaml-dev libcurl4-openssl-dev lua-busted 
                luarocks lua-cjson lua-argparse python3 python3-yaml pkg-config gcc make \
                debootstrap openssl git lua-check shellcheck nftables iproute2 docker-registry time
 
-.PHONY: all setup images test-images test test-unit test-e2e lint memcheck bench bench-up bench-plan demo fuzz \
+.PHONY: all setup images test-images test-kube test test-unit test-e2e lint memcheck bench bench-up bench-plan demo fuzz \
         fuzz-smoke deps deps-fuzz install uninstall clean print reliability-faults \
         reliability-restart reliability-load reliability-secrets reliability-containment \
         reliability-inputs reliability-egress
@@ -65,6 +65,12 @@ test-images:
 	@if [ -f images/test/sshd-upstream.sh ]; then bash images/test/sshd-upstream.sh; fi
 	bash images/test/firewall.sh
 	bash images/test/cred-proxy.sh
+
+# The Kubernetes backend's test control plane: kube-apiserver,
+# kube-controller-manager and etcd built from their Go modules (the Go
+# module proxy only), cached by version under ~/.cache/claude-bottle/kube.
+test-kube:
+	sh images/test/kube.sh
 
 # The real agent image (needs the npm registry and a Node base image).
 images:

@@ -262,7 +262,8 @@ typedef struct
 
 static const char *const known_fields[] = {
    "method", "url", "headers", "body", "unix_socket", "timeout_ms",
-   "connect_timeout_ms", "proxy", "on_data", NULL
+   "connect_timeout_ms", "proxy", "ca_pem", "client_cert_pem",
+   "client_key_pem", "on_data", NULL
 };
 
 static int
@@ -294,7 +295,8 @@ check_fields (lua_State *L, int ri, const origin *o, int streaming)
       if (known_fields[i] == NULL)
          luaL_error (L, "%s: %s has an unknown field \"%s\"; known fields: "
                      "method, url, headers, body, unix_socket, timeout_ms, "
-                     "connect_timeout_ms, proxy%s", o->fn, o->where, key,
+                     "connect_timeout_ms, proxy, ca_pem, client_cert_pem, "
+                     "client_key_pem%s", o->fn, o->where, key,
                      streaming ? ", on_data" : "");
       lua_pop (L, 1);
    }
@@ -387,6 +389,55 @@ set_label (lua_State *L, xfer *x, const char *method, const char *url,
    for (p = x->label; *p; p++)
       if ((unsigned char) *p < 0x20 || *p == 0x7f)
          *p = '?';
+}
+
+/* req.ca_pem, req.client_cert_pem, req.client_key_pem: PEM text in memory
+ * (a kubeconfig's certificate-authority-data and client credentials), so
+ * that a key never has to be written to a file.  libcurl copies each blob.
+ * The CA replaces the system's bundle for this transfer; a certificate
+ * needs its key and the other way round.  Messages never quote a value. */
+static void
+set_blob (lua_State *L, CURL *e, CURLoption opt, int ri, const char *key,
+          const origin *o)
+{
+   struct curl_blob blob;
+   size_t n;
+   if (lua_getfield (L, ri, key) == LUA_TNIL)
+   {
+      lua_pop (L, 1);
+      return;
+   }
+   if (lua_type (L, -1) != LUA_TSTRING)
+      luaL_error (L, "%s: %s.%s must be a string of PEM text, not a %s",
+                  o->fn, o->where, key, luaL_typename (L, -1));
+   blob.data = (void *) lua_tolstring (L, -1, &n);
+   if (n == 0)
+      luaL_error (L, "%s: %s.%s is empty", o->fn, o->where, key);
+   blob.len = n;
+   blob.flags = CURL_BLOB_COPY;
+   check_setopt (L, curl_easy_setopt (e, opt, &blob), o, key);
+   lua_pop (L, 1);
+}
+
+static void
+set_tls (lua_State *L, CURL *e, int ri, const origin *o)
+{
+   int cert = lua_getfield (L, ri, "client_cert_pem") != LUA_TNIL;
+   int key = lua_getfield (L, ri, "client_key_pem") != LUA_TNIL;
+   lua_pop (L, 2);
+   if (cert != key)
+      luaL_error (L, "%s: %s.client_cert_pem and client_key_pem go together: "
+                  "give both or neither", o->fn, o->where);
+   set_blob (L, e, CURLOPT_CAINFO_BLOB, ri, "ca_pem", o);
+   if (cert)
+   {
+      check_setopt (L, curl_easy_setopt (e, CURLOPT_SSLCERTTYPE, "PEM"), o,
+                    "client_cert_pem");
+      set_blob (L, e, CURLOPT_SSLCERT_BLOB, ri, "client_cert_pem", o);
+      check_setopt (L, curl_easy_setopt (e, CURLOPT_SSLKEYTYPE, "PEM"), o,
+                    "client_key_pem");
+      set_blob (L, e, CURLOPT_SSLKEY_BLOB, ri, "client_key_pem", o);
+   }
 }
 
 /* Appends req.headers to x's header list, and "Expect:" unless given: never
@@ -573,6 +624,7 @@ xfer_setup (lua_State *L, batch *b, xfer *x, int ri, const origin *o,
    if (proxy != NULL)
       check_setopt (L, curl_easy_setopt (e, CURLOPT_PROXY, proxy), o, "proxy");
 
+   set_tls (L, e, ri, o);
    has_type = set_headers (L, x, ri, o);
    set_body (L, x, ri, o, method, has_type);
    curl_easy_setopt (e, CURLOPT_HTTPHEADER, x->headers);

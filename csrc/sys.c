@@ -490,11 +490,18 @@ end_child (pid_t pid, double grace)
  * opts.signal_grace = seconds: a SIGINT/SIGTERM made pending (core.signals)
  * while the child runs ends it (SIGTERM, SIGKILL after the grace) and
  * returns nil, "interrupted by SIGINT", "interrupted"; without it the wait
- * outlasts signals. */
+ * outlasts signals.  opts.stdout = "capture" returns status, output: what
+ * the child printed on stdout (at most SPAWN_CAPTURE_MAX bytes, else nil,
+ * message, "too_large"), for a short helper such as a kubeconfig's exec
+ * credential plugin; it does not go with signal_grace. */
+#define SPAWN_CAPTURE_MAX (1024 * 1024)
+
 static int
 l_spawn (lua_State *L)
 {
-   int i, nenv = 0, status, have_tio = 0;
+   int i, nenv = 0, status, have_tio = 0, capture = 0, cap[2] = { -1, -1 };
+   size_t captured = 0;
+   luaL_Buffer out;
    double grace = -1;
    struct termios tio;
    const char **argv;
@@ -568,6 +575,8 @@ l_spawn (lua_State *L)
       }
       lua_pop (L, 1);
    }
+   capture = stdio[1] != NULL && strcmp (stdio[1], "capture") == 0;
+   luaL_argcheck (L, !(capture && grace >= 0), 2, "opts.stdout = \"capture\" does not go with opts.signal_grace");
    /* A child killed in its interactive session (docker exec -t) cannot put
     * the terminal back out of raw mode: we do, from what it was before. */
    if (grace >= 0 && isatty (0) && tcgetpgrp (0) == getpgrp ())
@@ -578,16 +587,29 @@ l_spawn (lua_State *L)
    {
       int fds[2], err = 0;
       ssize_t got;
-      if (pipe2 (fds, O_CLOEXEC) != 0)
+      if (capture && pipe2 (cap, O_CLOEXEC) != 0)
          return fail_errno (L, "pipe", NULL);
+      if (pipe2 (fds, O_CLOEXEC) != 0) {
+         if (capture) {
+            close (cap[0]);
+            close (cap[1]);
+         }
+         return fail_errno (L, "pipe", NULL);
+      }
       pid = fork ();
       if (pid < 0) {
          close (fds[0]);
          close (fds[1]);
+         if (capture) {
+            close (cap[0]);
+            close (cap[1]);
+         }
          return fail_errno (L, "fork", argv[0]);
       }
       if (pid == 0) {
          close (fds[0]);
+         if (capture && dup2 (cap[1], 1) < 0)  /* dup2 clears close-on-exec */
+            _exit (127);
          for (i = 0; i < 3; i++)
             if (stdio[i] && strcmp (stdio[i], "null") == 0) {
                int fd = open ("/dev/null", i == 0 ? O_RDONLY : O_WRONLY);
@@ -611,16 +633,52 @@ l_spawn (lua_State *L)
          _exit (127);
       }
       close (fds[1]);
+      if (capture)
+         close (cap[1]);
       do
          got = read (fds[0], &err, sizeof err);
       while (got < 0 && errno == EINTR);
       close (fds[0]);
       if (got == (ssize_t) sizeof err) {
+         if (capture)
+            close (cap[0]);
          while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
             ;
          errno = err;
          return fail_errno (L, "cannot run", argv[0]);
       }
+   }
+   if (capture) {
+      /* read to the end (past the cap too, so the child never blocks on a
+       * full pipe), then wait */
+      char chunk[4096];
+      ssize_t n;
+      luaL_buffinit (L, &out);
+      for (;;) {
+         n = read (cap[0], chunk, sizeof chunk);
+         if (n < 0 && errno == EINTR)
+            continue;
+         if (n <= 0)
+            break;
+         if (captured <= SPAWN_CAPTURE_MAX)
+            luaL_addlstring (&out, chunk, (size_t) n);
+         captured += (size_t) n;
+      }
+      close (cap[0]);
+      luaL_pushresult (&out);
+      while (waitpid (pid, &status, 0) < 0) {
+         if (errno != EINTR)
+            return fail_errno (L, "waitpid", argv[0]);
+      }
+      if (captured > SPAWN_CAPTURE_MAX) {
+         lua_pushnil (L);
+         lua_pushfstring (L, "%s printed more than %d bytes", argv[0], SPAWN_CAPTURE_MAX);
+         lua_pushliteral (L, "too_large");
+         return 3;
+      }
+      lua_pushinteger (L, WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status));
+      lua_insert (L, -2);
+      return 2;
    }
    if (grace < 0) {
       while (waitpid (pid, &status, 0) < 0) {

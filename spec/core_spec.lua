@@ -382,6 +382,21 @@ describe("core sys functions #core", function()
       assert.equals("ENOENT", code)
    end)
 
+   it("captures a child's stdout when asked, bounded, and not with signal_grace", function()
+      local status, out = core.spawn({ "sh", "-c", 'printf "%s\\n" "$X" line2; exit 4' },
+                                     { env = { X = "from-env" }, stdout = "capture" })
+      assert.equals(4, status)
+      assert.equals("from-env\nline2\n", out)
+      local ok, msg, code = core.spawn({ "sh", "-c", "head -c 1100000 /dev/zero" }, { stdout = "capture" })
+      assert.is_nil(ok)
+      assert.equals("too_large", code)
+      assert.truthy(msg:find("more than", 1, true))
+      local failed, _, enoent = core.spawn({ "/nonexistent/program" }, { stdout = "capture" })
+      assert.is_nil(failed)
+      assert.equals("ENOENT", enoent)
+      assert.has_error(function() core.spawn({ "true" }, { stdout = "capture", signal_grace = 1 }) end)
+   end)
+
    it("lists environment names without values", function()
       local names = core.env_names()
       local seen = {}

@@ -163,8 +163,8 @@ end)
 
 describe("backend", function()
    it("refuses an unknown name as bad usage", function()
-      assert.same({ nil, 'unknown backend "kubernetes" (known: docker)', "usage" }, { backends.new("kubernetes") })
-      assert.same({ nil, 'unknown backend "../../x" (known: docker)', "usage" }, { backends.new("../../x") })
+      assert.same({ nil, 'unknown backend "podman" (known: docker, kubernetes)', "usage" }, { backends.new("podman") })
+      assert.same({ nil, 'unknown backend "../../x" (known: docker, kubernetes)', "usage" }, { backends.new("../../x") })
    end)
 
    it("makes docker backend instances, each with the whole interface and a state of its own", function()

@@ -50,6 +50,7 @@ local function build_parser()
    local function backend_opt(c)
       c:option("--backend", "The backend: " .. table.concat(require("bottle.backend").names(), ", ")
          .. " (default: docker)."):default("docker")
+      c:option("--context", "The kubeconfig context (kubernetes backend; default: its current-context).")
       return c
    end
 
@@ -76,6 +77,7 @@ local function build_parser()
    manifest_opts(plan)
    workspace_opts(plan)
    plan:flag("--json", "Print the plan as JSON on stdout (no secret values); the preflight goes to stderr.")
+   plan:flag("--check", "Send every object to the backend's server as a dry run (kubernetes: dryRun=All).")
 
    local render = p:command("render", "Print the pipelock YAML exactly as it would be written.")
    manifest_opts(render)
@@ -247,10 +249,30 @@ end
 
 local commands = {}
 
+-- plan --check: the backend's server judges every object (a dry run).
+function M.check_plan(plan, args)
+   local backend, err, code = require("bottle.backend").new(plan.backend, { context = args.context })
+   if not backend then return nil, err, code end
+   if type(backend.check) ~= "function" then
+      return nil, ("the %s backend has no server-side dry run (plan --check)"):format(plan.backend), "usage"
+   end
+   local results, cerr, ccode = backend:check(plan)
+   if not results then return nil, cerr, ccode end
+   local failed = 0
+   for _, r in ipairs(results) do
+      if not r.ok then failed = failed + 1 end
+      io.stdout:write(("%s %s %s%s\n"):format(r.ok and "ok  " or "FAIL", sanitize.line(r.kind), sanitize.line(r.name),
+         r.ok and "" or (": " .. sanitize.line(r.detail or ""))))
+   end
+   io.stdout:write(("%d objects, %d refused by the server (dry run: nothing was stored)\n"):format(#results, failed))
+   return failed == 0 and 0 or 1
+end
+
 function commands.plan(args)
    local plan, extras, code = make_plan(args)
    if not plan then return nil, extras, code end
    local preflight = require "bottle.preflight"
+   if args.check then return M.check_plan(plan, args) end
    if args.json then
       io.stderr:write(preflight.render(plan, colour_fn(2), extras.policy_logs))
       io.stdout:write(plan_json(plan), "\n")
@@ -303,6 +325,7 @@ function commands.up(args)
    local launch = require "bottle.launch"
    local bopts, oerr, ocode = backend_opts()
    if not bopts then return nil, oerr, ocode end
+   bopts.context = args.context
    local backend, berr, bcode = require("bottle.backend").new(plan.backend, bopts)
    if not backend then return nil, berr, bcode end
    -- Missing images are fetched after the question (or refused, with the
@@ -341,8 +364,14 @@ function commands.up(args)
       say("brought home: %s", line)
    end
    if result.detached then
-      say("bottle %s is running; `%s down %s` removes it.", result.slug, PROG, result.slug)
-      if #plan.env > 0 then
+      if plan.backend == "kubernetes" and os.getenv("BOTTLE_KUBE_WAIT") == "0" then
+         say("bottle %s: the server accepted every object; its Pods were not waited for (BOTTLE_KUBE_WAIT=0):"
+            .. " `%s list --backend kubernetes` shows their state, `%s down %s` removes it.",
+            result.slug, PROG, PROG, result.slug)
+      else
+         say("bottle %s is running; `%s down %s` removes it.", result.slug, PROG, result.slug)
+      end
+      if #plan.env > 0 and plan.backend ~= "kubernetes" then   -- there, the agent's Secrets hold them
          -- env values reach a session only through `docker exec` (never the
          -- container's config), and a detached launch starts no session
          say("note: the bottle's env values are handed to the session at attach; a detached bottle has none of them.")
@@ -358,6 +387,7 @@ end
 local function backend_or_fail(args)
    local bopts, err, code = backend_opts()
    if not bopts then return nil, err, code end
+   bopts.context = args.context
    return require("bottle.backend").new(args.backend or "docker", bopts)
 end
 
@@ -597,7 +627,10 @@ function commands.cleanup(args)
       for _, item in ipairs(found[kind] or {}) do
          total = total + 1
          local what = type(item) == "table" and (item.name or item.path or item.slug) or item
-         say("left behind: %s %s", kind:gsub("s$", ""):gsub("_", " "), what)
+         -- the kubernetes backend lists a bottle's Namespace (role "namespace")
+         local label = type(item) == "table" and item.role == "namespace" and "namespace"
+            or kind:gsub("s$", ""):gsub("_", " ")
+         say("left behind: %s %s", label, what)
       end
    end
    if total == 0 then

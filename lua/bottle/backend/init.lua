@@ -16,7 +16,7 @@ B.WORKSPACE_INTERFACE = { "copy_in", "copy_out" }
 
 -- Known backends by name.  A name is looked up here, never turned into a
 -- module path, so `--backend` cannot load an arbitrary module.
-B.KNOWN = { docker = "bottle.backend.docker" }
+B.KNOWN = { docker = "bottle.backend.docker", kubernetes = "bottle.backend.kubernetes" }
 
 local function known_names()
    local names = {}
