@@ -122,6 +122,7 @@ build = {
       ["bottle.backend.kubernetes.access"] = "lua/bottle/backend/kubernetes/access.lua",
       ["bottle.backend.kubernetes.ca"] = "lua/bottle/backend/kubernetes/ca.lua",
       ["bottle.backend.kubernetes.client"] = "lua/bottle/backend/kubernetes/client.lua",
+      ["bottle.backend.kubernetes.cred_proxy"] = "lua/bottle/backend/kubernetes/cred_proxy.lua",
       ["bottle.backend.kubernetes.doctor"] = "lua/bottle/backend/kubernetes/doctor.lua",
       ["bottle.backend.kubernetes.git_gate"] = "lua/bottle/backend/kubernetes/git_gate.lua",
       ["bottle.backend.kubernetes.inventory"] = "lua/bottle/backend/kubernetes/inventory.lua",

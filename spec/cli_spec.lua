@@ -45,6 +45,25 @@ describe("bottle command line", function()
       assert(core.write_file(home .. "/.config/claude-bottle/bottles.yaml", text, OCT600))
    end
 
+   it("takes the backend from the config file unless --backend names one, and refuses a bad one with file:line:col", function()
+      local cfg = home .. "/.config/claude-bottle/config.yaml"
+      local function backend_of(args)
+         local status, out, err = run(args)
+         assert.equals(0, status, err)
+         return cjson.decode(out).backend
+      end
+      assert.equals("docker", backend_of("plan --json"))
+      assert(core.write_file(cfg, "backend: kubernetes\nkube_context: team\n", OCT600))
+      assert.equals("kubernetes", backend_of("plan --json"))
+      assert.equals("docker", backend_of("plan --json --backend docker"))
+      os.remove(cfg)
+      assert(core.write_file(cfg, "network_pool: [10.50.0.0/16]\nbackend: podman\n", OCT600))
+      local status, _, err = run("plan --json")
+      assert.equals(2, status)
+      assert.truthy(err:find(cfg .. ':2:1: backend: unknown backend "podman"; write one of: docker, kubernetes', 1, true),
+                    err)
+   end)
+
    it("prints its version and the libraries it links", function()
       local status, out = run("--version")
       assert.equals(0, status)

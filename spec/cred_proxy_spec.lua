@@ -288,6 +288,14 @@ return { config = function(cfg) table.insert(cfg.api_allowlist, "api.anthropic.c
          assert.matches("warning +: api.anthropic.com is back in pipelock's allowlist %(a policy put it there%): "
             .. "the agent can reach it with any key", preflight.render(p))
       end)
+
+      it("warns, on kubernetes only, that the values are stored in the cluster while the bottle lives", function()
+         local p = assert(build(nil, { env_names = { "CLAUDE_BOTTLE_OAUTH_TOKEN" } }))
+         assert.is_nil(preflight.render(p):find("stored in the cluster", 1, true))
+         p.backend = "kubernetes"
+         assert.matches("warning +: on kubernetes the credentials are stored in the cluster %(a Secret in etcd",
+                        preflight.render(p))
+      end)
    end)
 
    describe("the rendered proxy", function()

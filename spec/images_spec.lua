@@ -216,6 +216,9 @@ describe("the user config file", function()
       assert.are.equal(path, cfg.file)
       assert.are.same({ { "10.50.0.0/16", "10.51.0.0/24" }, path }, { config.network_pool(cfg) })
       assert.are.same({ { "10.123.0.0/16" } }, { config.network_pool {} })
+      write("backend: kubernetes\nkube_context: team-a\n")
+      cfg = assert(load())
+      assert.are.same({ "kubernetes", "team-a" }, { cfg.backend, cfg.kube_context })
    end)
 
    it("names file:line:col, the key and the fix for each mistake", function()
@@ -228,6 +231,10 @@ describe("the user config file", function()
          ["agent_image: Bad Name\n"] = ":1:1: agent_image: an image reference has no spaces",
          ["dockerfiles: relative/dir\n"] = ":1:1: dockerfiles: expected an absolute path",
          ["- a\n"] = ":1:1: expected a mapping of settings",
+         ["agent_image: a:1\nbackend: k8s\n"] = ':2:1: backend: unknown backend "k8s"; write one of: docker, kubernetes',
+         ["backend: [docker]\n"] = ":1:1: backend: expected a backend name (docker or kubernetes), found a list",
+         ["kube_context: 7\n"] = ":1:1: kube_context: expected a context name from your kubeconfig",
+         ["kube_context: \"\"\n"] = ":1:1: kube_context: expected a context name from your kubeconfig",
       } do
          local path = write(text)
          local ok, msg, code = load()

@@ -426,12 +426,122 @@ agents:
       assert.is_nil(core.stat(dir .. "/" .. plan.slug))
    end)
 
+   it("carries the credential proxy: its value in its Secret only, mounted into it only, its policies", function()
+      if skip() then return end
+      local cred_proxy = require "bottle.cred_proxy"
+      local MARK = "cbkube" .. core.random_hex(8)
+      -- the launcher's environment, where the values come from; nginx's and
+      -- the shell's special characters in them stay text
+      local launcher_env = { E2E_KUBE_OAUTH = MARK .. [[-oauth $x ${y} "q" {b};]], E2E_KUBE_API = MARK .. "-api\\" }
+      local plan = plan_for("kube-cred", { credentials = {
+         { name = "anthropic", upstream = "https://allowed.test", value = "${E2E_KUBE_OAUTH}" },
+         { name = "api", upstream = "https://allowed.test:8443", scheme = "Bearer", value = "${E2E_KUBE_API}",
+           env = "E2E_API_URL" },
+      } })
+      local values = assert(cred_proxy.resolve(plan.credentials, { environ = function(k) return launcher_env[k] end }))
+      for _, r in ipairs(assert(backend:check(plan))) do assert.is_true(r.ok, r.name .. ": " .. tostring(r.detail)) end
+      local lines = {}
+      local res, msg = launch.up(plan, { backend = backend, detach = true, stage_root = stage_root(),
+         literals = {}, secrets = {}, credentials = values, progress = E.progress(lines),
+         log = function(line) lines[#lines + 1] = line end })
+      assert(res, msg)
+      local all = everything(ns_of(plan))
+      for _, want in ipairs { { "secrets", "cred-proxy-files" }, { "pods", "cred-proxy" }, { "services", "cred-proxy" },
+                              { "networkpolicies", "cred-proxy-ingress" }, { "networkpolicies", "cred-proxy-egress" } } do
+         local o = find(all, want[1], want[2])
+         assert.is_table(o, want[1] .. "/" .. want[2] .. " is missing")
+         assert.is_string(o.metadata.uid)
+      end
+      -- the value: in the proxy's Secret, nowhere else
+      for _, o in ipairs(all) do
+         local text = cjson.encode(o.object)
+         for _, v in pairs(o.object.data or {}) do text = text .. "\n" .. (base64.decode(v) or "") end
+         if o.resource .. "/" .. o.name ~= "secrets/cred-proxy-files" then
+            assert.is_nil(text:find(MARK, 1, true), o.resource .. "/" .. o.name .. " holds the value")
+         end
+      end
+      local secret = find(all, "secrets", "cred-proxy-files")
+      assert.equals(cred_proxy.credentials(plan.credentials, values), base64.decode(secret.data["credentials.conf"]))
+      assert.is_nil(base64.decode(secret.data["nginx.conf"]):find(MARK, 1, true))
+      for _, name in ipairs { "agent", "pipelock", "cred-proxy" } do
+         local uses = false
+         for _, v in ipairs(find(all, "pods", name).spec.volumes or {}) do
+            if v.secret and v.secret.secretName == "cred-proxy-files" then uses = true end
+         end
+         assert.equals(name == "cred-proxy", uses, name)
+      end
+      -- the proxy's Pod as the server stored it
+      local pod = find(all, "pods", "cred-proxy")
+      local c = pod.spec.containers[1]
+      assert.equals(65534, c.securityContext.runAsUser)
+      assert.is_true(c.securityContext.readOnlyRootFilesystem)
+      assert.same({ "ALL" }, c.securityContext.capabilities.drop)
+      assert.is_false(c.securityContext.allowPrivilegeEscalation)
+      assert.equals("RuntimeDefault", c.securityContext.seccompProfile.type)
+      assert.is_false(pod.spec.automountServiceAccountToken)
+      assert.equals(cred_proxy.HEALTH_PATH, c.readinessProbe.httpGet.path)
+      assert.is_string(c.resources.limits.memory)
+      -- the policies: the agent to the proxy's port; the proxy from the agent
+      -- only, out to its routes' ports outside the cluster, and DNS
+      local agent_policy = find(all, "networkpolicies", "agent-egress")
+      assert.same({ { protocol = "TCP", port = cred_proxy.PORT } }, agent_policy.spec.egress[2].ports)
+      assert.equals("cred-proxy", agent_policy.spec.egress[2].to[1].podSelector.matchLabels["claude-bottle.role"])
+      local ing = find(all, "networkpolicies", "cred-proxy-ingress")
+      assert.equals(1, #ing.spec.ingress)
+      assert.equals("agent", ing.spec.ingress[1].from[1].podSelector.matchLabels["claude-bottle.role"])
+      local eg = find(all, "networkpolicies", "cred-proxy-egress")
+      assert.same({ { protocol = "TCP", port = 443 }, { protocol = "TCP", port = 8443 } }, eg.spec.egress[1].ports)
+      local except = {}
+      for _, cidr in ipairs(eg.spec.egress[1].to[1].ipBlock.except) do except[cidr] = true end
+      assert.is_true(except["169.254.0.0/16"] and except["10.96.0.0/16"], "metadata and service ranges refused")
+      assert.same({ { protocol = "UDP", port = 53 }, { protocol = "TCP", port = 53 } }, eg.spec.egress[2].ports)
+      -- the agent: the proxy's name, its variables, Claude Code's settings
+      local agent = find(all, "pods", "agent")
+      local svc = find(all, "services", "cred-proxy")
+      assert.same({ ip = svc.spec.clusterIP, hostnames = { plan.names.cred_proxy } }, agent.spec.hostAliases[2])
+      local env = {}
+      for _, e in ipairs(agent.spec.containers[1].env) do env[e.name] = e.value end
+      assert.equals(plan.cred_proxy.url .. "/anthropic", env.ANTHROPIC_BASE_URL)
+      assert.equals(cred_proxy.PLACEHOLDER, env.CLAUDE_CODE_OAUTH_TOKEN)
+      assert.equals(plan.cred_proxy.url .. "/api", env.E2E_API_URL)
+      local settings = cjson.decode(find(all, "configmaps", "agent-files").data["claude.json"])
+      assert.is_true(settings.hasCompletedOnboarding)
+      for _, line in ipairs(lines) do assert.is_nil(line:find(MARK, 1, true), line) end
+      assert(launch.down({ slug = plan.slug }, { backend = backend, stage_root = stage_root() }))
+      assert.is_true(namespace_gone(plan))
+      -- a failure injected at the proxy's step leaves nothing either
+      plan.slug = plan.slug:gsub("%-%x+$", "-" .. core.random_hex(3))
+      local root = stage_root()
+      res, msg = launch.up(plan, { backend = E.failing_at(backend, "cred-proxy"), detach = true, stage_root = root,
+         literals = {}, secrets = {}, credentials = values, progress = E.progress(lines),
+         log = function(line) lines[#lines + 1] = line end })
+      assert.is_nil(res)
+      assert.equals("cred-proxy: injected failure", msg)
+      assert.is_true(namespace_gone(plan))
+      assert.is_nil(core.stat(root .. "/" .. plan.slug))
+      -- and a hostile value is refused before anything is made, naming the route only
+      plan.slug = plan.slug:gsub("%-%x+$", "-" .. core.random_hex(3))
+      res, msg = launch.up(plan, { backend = backend, detach = true, stage_root = root, literals = {}, secrets = {},
+         credentials = { anthropic = MARK .. "\nproxy_pass evil;", api = "x" }, progress = E.progress(lines),
+         log = function(line) lines[#lines + 1] = line end })
+      assert.is_nil(res)
+      assert.truthy(msg:find("credential anthropic", 1, true), msg)
+      assert.is_nil(msg:find(MARK, 1, true))
+      assert.is_true(namespace_gone(plan))
+   end)
+
    it("works from the command line: plan --check, up --detach, list, down", function()
       if skip() then return end
       local home = stage_root()
       local kc = cluster:write_kubeconfig("config-cli-" .. core.random_hex(3), "token")
+      -- an OAuth token in the launcher's environment: the default bottle gets
+      -- the anthropic route (read from a file by the shell, so that it is on
+      -- no command line)
+      local token = "cbkubecli" .. core.random_hex(8)
+      local token_file = U.write(home .. "/token", token, tonumber("600", 8))
       local env = ("HOME=%s KUBECONFIG=%s BOTTLE_KUBE_WAIT=0 BOTTLE_AGENT_IMAGE=%s BOTTLE_PIPELOCK_IMAGE=%s XDG_STATE_HOME= "
-         .. "XDG_CONFIG_HOME= NO_COLOR=1 "):format(U.q(home), U.q(kc), E.AGENT_IMAGE, E.PIPELOCK_IMAGE)
+         .. "XDG_CONFIG_HOME= NO_COLOR=1 CLAUDE_BOTTLE_OAUTH_TOKEN=\"$(cat %s)\" env -u CLAUDE_CODE_OAUTH_TOKEN ")
+         :format(U.q(home), U.q(kc), E.AGENT_IMAGE, E.PIPELOCK_IMAGE, U.q(token_file))
       local function run(args)
          local p = assert(io.popen(env .. "lua5.4 bottle.lua " .. args .. " 2>&1; echo \"rc=$?\""))
          local out = p:read("a")
@@ -452,6 +562,17 @@ agents:
       assert.is_string(slug, out)
       assert.truthy(out:find("its Pods were not waited for", 1, true), out)
       assert.is_table(api:get("/api/v1/namespaces/claude-bottle-" .. slug))
+      assert.is_nil(out:find(token, 1, true))
+      -- the token from the launcher's environment is in the proxy's Secret, and in no other object
+      local all = everything("claude-bottle-" .. slug)
+      local held = {}
+      for _, o in ipairs(all) do
+         local text = cjson.encode(o.object)
+         for _, v in pairs(o.object.data or {}) do text = text .. "\n" .. (base64.decode(v) or "") end
+         if text:find(token, 1, true) then held[#held + 1] = o.resource .. "/" .. o.name end
+      end
+      assert.same({ "secrets/cred-proxy-files" }, held)
+      assert.is_table(find(all, "pods", "cred-proxy"))
       out, rc = run("list --backend kubernetes")
       assert.equals(0, rc, out)
       assert.truthy(out:find(slug, 1, true), out)

@@ -230,17 +230,146 @@ describe("kubernetes objects", function()
       assert.is_function(b.check)
    end)
 
-   it("refuses the credential proxy and a workspace in prepare, before any call to the server", function()
+   it("refuses a workspace in prepare, before any call to the server; the credential proxy is no longer refused", function()
       -- the server address is closed: a call would fail with another message
       local b = require("bottle.backend").new("kubernetes", { conn = { server = "https://127.0.0.1:1" } })
-      local ok, msg, code = b:prepare({ slug = "x-1", credentials = { { name = "anthropic" } } }, {})
-      assert.is_nil(ok)
-      assert.equals("unsupported", code)
-      assert.matches("credential proxy yet %(routes: anthropic%)", msg)
-      ok, msg, code = b:prepare({ slug = "x-1", credentials = {}, workspace = { mode = "copy" } }, {})
+      local ok, msg, code = b:prepare({ slug = "x-1", credentials = {}, workspace = { mode = "copy" } }, {})
       assert.is_nil(ok)
       assert.equals("unsupported", code)
       assert.matches("--no-workspace", msg, 1, true)
+      -- with routes, prepare goes on to the server (closed here)
+      ok, msg, code = b:prepare({ slug = "x-1", credentials = { { name = "anthropic", host = "api.anthropic.com",
+         port = 443, header = "Authorization", scheme = "Bearer" } } }, {})
+      assert.is_nil(ok)
+      assert.are_not.equal("unsupported", code, msg)
+   end)
+end)
+
+describe("kubernetes credential proxy objects", function()
+   local kcred = require "bottle.backend.kubernetes.cred_proxy"
+   local cred_proxy = require "bottle.cred_proxy"
+   -- nginx's and the shell's special characters in a value: they stay text
+   local VALUE = "tok-" .. 'Hx9 $x ${y} "q" {b}; c \\ d'
+   local routes = {
+      { name = "anthropic", host = "api.anthropic.com", port = 443, header = "Authorization", scheme = "Bearer",
+        oauth_beta = true, auth = "oauth" },
+      { name = "gh", host = "api.github.test", port = 8443, header = "Authorization", scheme = "Bearer",
+        env = "GITHUB_API_URL" },
+   }
+   local plan = {
+      slug = "c-abc123", agent = "a", bottle = "b",
+      names = { pipelock = "claude-bottle-pipelock-c-abc123", cred_proxy = "claude-bottle-cred-proxy-c-abc123" },
+      images = { agent = "agent:1", pipelock = "pipelock:2.3.0", cred_proxy = "cred:1" },
+      resources = { agent = { memory = 1024, cpus = 1 }, pipelock = { memory = 512, cpus = 1 },
+                    ["cred-proxy"] = { memory = 256, cpus = 1 } },
+      agent_env = cred_proxy.agent_env(routes, "http://claude-bottle-cred-proxy-c-abc123:9099"),
+      pipelock = { config_path = "/etc/pipelock.yaml", yaml = "mode: strict\n", config = {} },
+      egress = { ports = { 443 } }, credentials = routes,
+   }
+   local files = assert(kcred.files(plan, { anthropic = VALUE, gh = "gh-" .. "Tk2" }))
+   local facts = { launch = {}, literals = {}, secrets = {}, cluster_ranges = { "10.96.0.0/16" },
+                   service_ips = { pipelock = "10.96.0.20", cred_proxy = "10.96.0.30" }, cred_files = files }
+   local all = kube.objects(plan, facts)
+   local function find(kind, name)
+      for _, o in ipairs(all) do if o.kind == kind and o.metadata.name == name then return o end end
+   end
+
+   it("puts the value in the proxy's Secret only, escaped as on Docker, and mounts that Secret into the proxy only", function()
+      local secret = find("Secret", "cred-proxy-files")
+      assert.equals(cred_proxy.credentials(routes, { anthropic = VALUE, gh = "gh-Tk2" }),
+                    secret.stringData["credentials.conf"])
+      assert.truthy(secret.stringData["credentials.conf"]:find(cred_proxy.quoted("Bearer " .. VALUE), 1, true))
+      assert.is_nil(secret.stringData["nginx.conf"]:find(VALUE, 1, true))
+      assert.truthy(secret.stringData["nginx.conf"]:find("include " .. cred_proxy.RESOLVER_PATH .. ";", 1, true))
+      for _, o in ipairs(all) do
+         if o.metadata.name ~= "cred-proxy-files" then
+            assert.is_nil(cjson.encode(o):find("Hx9", 1, true), o.kind .. "/" .. o.metadata.name)
+         end
+         if o.kind == "Pod" then
+            local uses = false
+            for _, v in ipairs(o.spec.volumes or {}) do
+               if v.secret and v.secret.secretName == "cred-proxy-files" then uses = true end
+            end
+            assert.equals(o.metadata.name == "cred-proxy", uses, o.metadata.name)
+         end
+      end
+   end)
+
+   it("refuses a value that could change the config's meaning, naming the route and not the value", function()
+      local ok, msg, code = kcred.files(plan, { anthropic = "bad\nvalue-Qz7", gh = "x" })
+      assert.is_nil(ok)
+      assert.equals("invalid_credential", code)
+      assert.truthy(msg:find("credential anthropic", 1, true))
+      assert.is_nil(msg:find("Qz7", 1, true))
+   end)
+
+   it("hardens the proxy's Pod: non-root, nothing writable but memory, readiness on its health path", function()
+      local pod = find("Pod", "cred-proxy")
+      local c = pod.spec.containers[1]
+      assert.same({ "/bin/sh", cred_proxy.ENTRYPOINT, "--mounted" }, c.command)
+      assert.equals(65534, c.securityContext.runAsUser)
+      assert.is_true(c.securityContext.readOnlyRootFilesystem)
+      assert.is_false(c.securityContext.allowPrivilegeEscalation)
+      assert.same({ "ALL" }, c.securityContext.capabilities.drop)
+      assert.equals("RuntimeDefault", c.securityContext.seccompProfile.type)
+      assert.is_false(pod.spec.automountServiceAccountToken)
+      assert.equals(cred_proxy.HEALTH_PATH, c.readinessProbe.httpGet.path)
+      assert.equals("256", c.resources.limits.memory)
+      local by_path = {}
+      for _, m in ipairs(c.volumeMounts) do by_path[m.mountPath] = m end
+      assert.equals("credentials.conf", by_path[cred_proxy.CREDENTIALS_PATH].subPath)
+      assert.is_true(by_path[cred_proxy.CONFIG_DIR].readOnly)
+      assert.equals("Memory", pod.spec.volumes[3].emptyDir.medium)
+      assert.equals(9099, find("Service", "cred-proxy").spec.ports[1].port)
+   end)
+
+   it("lets the agent reach the proxy's port, and the proxy its routes' ports outside the cluster, with DNS", function()
+      local agent = find("NetworkPolicy", "agent-egress")
+      assert.same({ to = { { podSelector = { matchLabels = { ["claude-bottle.role"] = "cred-proxy" } } } },
+                    ports = { { protocol = "TCP", port = 9099 } } }, agent.spec.egress[2])
+      local ing = find("NetworkPolicy", "cred-proxy-ingress")
+      assert.same({ { from = { { podSelector = { matchLabels = { ["claude-bottle.role"] = "agent" } } } },
+                      ports = { { protocol = "TCP", port = 9099 } } } }, ing.spec.ingress)
+      local eg = find("NetworkPolicy", "cred-proxy-egress")
+      assert.same({ { protocol = "TCP", port = 443 }, { protocol = "TCP", port = 8443 } }, eg.spec.egress[1].ports)
+      local except = {}
+      for _, cidr in ipairs(eg.spec.egress[1].to[1].ipBlock.except) do except[cidr] = true end
+      assert.is_true(except["10.96.0.0/16"] and except["169.254.0.0/16"])
+      assert.same(objects.DNS_PEER, eg.spec.egress[2].to[1])
+   end)
+
+   it("gives the agent the proxy's name, its variables and Claude Code's settings", function()
+      local a = find("Pod", "agent")
+      assert.same({ ip = "10.96.0.30", hostnames = { plan.names.cred_proxy } }, a.spec.hostAliases[2])
+      local env = {}
+      for _, e in ipairs(a.spec.containers[1].env) do env[e.name] = e.value end
+      assert.equals("http://claude-bottle-cred-proxy-c-abc123:9099/anthropic", env.ANTHROPIC_BASE_URL)
+      assert.equals(cred_proxy.PLACEHOLDER, env.CLAUDE_CODE_OAUTH_TOKEN)
+      assert.equals("http://claude-bottle-cred-proxy-c-abc123:9099/gh", env.GITHUB_API_URL)
+      local settings = cjson.decode(find("ConfigMap", "agent-files").data["claude.json"])
+      assert.is_true(settings.hasCompletedOnboarding)
+      assert.equals("sh", a.spec.containers[1].command[1])
+      assert.equals(objects.CLAUDE_SETTINGS, a.spec.containers[1].command[5])
+   end)
+
+   it("installs the settings into a home that has none, and merges them into one that has", function()
+      local home = core.mkdtemp("/tmp/claude-bottle-kube-settings.")
+      local src = U.write(home .. "/settings.json", '{"hasCompletedOnboarding":true}')
+      local script = objects.INSTALL_SETTINGS:gsub("exec sleep infinity$", "exit 0")
+      local function run()
+         return os.execute(("HOME=%s sh -c %s sh %s"):format(U.q(home), U.q(script), U.q(src)))
+      end
+      assert.is_true(run())
+      assert.equals('{"hasCompletedOnboarding":true}', U.read(home .. "/.claude.json"))
+      os.remove(home .. "/.claude.json")
+      U.write(home .. "/.claude.json", '{"theme":"dark"}')
+      assert.is_true(run())
+      local has_node = os.execute("command -v node >/dev/null 2>&1")
+      local merged = cjson.decode(U.read(home .. "/.claude.json"))
+      core.rmtree(home)
+      assert.equals("dark", merged.theme)
+      if not has_node then pending("merging needs node (Claude Code's runtime), which this host lacks") return end
+      assert.is_true(merged.hasCompletedOnboarding)
    end)
 end)
 

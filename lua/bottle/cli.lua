@@ -49,8 +49,9 @@ local function build_parser()
    -- Every command that talks to a backend (or plans for one) takes --backend.
    local function backend_opt(c)
       c:option("--backend", "The backend: " .. table.concat(require("bottle.backend").names(), ", ")
-         .. " (default: docker)."):default("docker")
-      c:option("--context", "The kubeconfig context (kubernetes backend; default: its current-context).")
+         .. " (default: the config file's `backend:`, else docker).")
+      c:option("--context", "The kubeconfig context (kubernetes backend; default: the config file's `kube_context:`,"
+         .. " else the kubeconfig's current-context).")
       return c
    end
 
@@ -734,6 +735,16 @@ function M.main(argv)
    if not args.command then
       io.stderr:write(parser:get_help())
       return 2
+   end
+   -- --backend and --context win; else the user config's backend and kube_context
+   if args.backend == nil or args.context == nil then
+      local cfg, err, code = user_config()
+      if not cfg then
+         say("%s", err)
+         return exit_code(code)
+      end
+      args.backend = args.backend or cfg.backend or "docker"
+      if args.backend == "kubernetes" then args.context = args.context or cfg.kube_context end
    end
    local done, status, err, code = xpcall(commands[args.command], debug.traceback, args)
    if not done then

@@ -9,8 +9,11 @@
 --   firewall_image: claude-bottle-firewall:latest
 --   cred_proxy_image: claude-bottle-cred-proxy:latest
 --   dockerfiles: ~/src/claude-bottle  # where the shipped Dockerfiles are
+--   backend: kubernetes               # docker (the default) or kubernetes
+--   kube_context: team-cluster        # the kubeconfig context (kubernetes)
 --
--- An image set in the environment ($BOTTLE_<ROLE>_IMAGE) wins over the file.
+-- An image set in the environment ($BOTTLE_<ROLE>_IMAGE) wins over the file;
+-- --backend and --context on the command line win over backend and kube_context.
 -- A bad file is an error naming file:line:col, the key and the fix.
 local core = require "bottle.core"
 local schema = require "bottle.schema"
@@ -23,7 +26,7 @@ local M = {}
 M.FILE = schema.APP .. "/config.yaml"     -- under the config home
 M.MAX_BYTES = 64 * 1024
 M.KEYS = { "network_pool", "pipelock_image", "agent_image", "git_gate_image", "firewall_image", "cred_proxy_image",
-           "dockerfiles" }
+           "dockerfiles", "backend", "kube_context" }
 
 --- path(env) → the file's path | nil (no config home).
 function M.path(env)
@@ -65,6 +68,21 @@ local function validate(ctx, doc, home)
                .. check.quote(dir))
          end
          out.dockerfiles = (dir:gsub("/+$", ""))
+      elseif k == "backend" then
+         local names = require("bottle.backend").names()
+         local name = check.want_string(ctx, doc, k, "", "a backend name (" .. table.concat(names, " or ") .. ")")
+         if not require("bottle.backend").KNOWN[name] then
+            check.fail(ctx, check.at_key(ctx, doc, k), k, ("unknown backend %s; write one of: %s")
+               :format(check.quote(name), table.concat(names, ", ")))
+         end
+         out.backend = name
+      elseif k == "kube_context" then
+         local name = check.want_string(ctx, doc, k, "", "a context name from your kubeconfig")
+         if name == "" or check.has_control(name) then
+            check.fail(ctx, check.at_key(ctx, doc, k), k, "expected a context name from your kubeconfig (`kubectl "
+               .. "config get-contexts`), found " .. check.quote(name))
+         end
+         out.kube_context = name
       else
          local ref = check.want_string(ctx, doc, k, "", "an image reference such as host/repo:tag or host/repo@sha256:...")
          local ok, why = images.parse(ref)

@@ -17,6 +17,7 @@ M.CONFIG_PATH = M.CONFIG_DIR .. "/nginx.conf"
 M.ENTRYPOINT = M.CONFIG_DIR .. "/entrypoint.sh"
 M.RUN_DIR = "/run/cred-proxy"                       -- a tmpfs in the sidecar
 M.CREDENTIALS_PATH = M.RUN_DIR .. "/credentials.conf"
+M.RESOLVER_PATH = M.RUN_DIR .. "/resolver.conf"    -- written by the entrypoint's --mounted mode
 M.HEALTH_PATH = "/_claude_bottle_health"
 M.SYSTEM_CAS = "/etc/ssl/certs/ca-certificates.crt"
 M.TIMEOUT = "3600s"     -- an hour: Claude's streams may run that long
@@ -140,7 +141,9 @@ local LOG_FORMAT = table.concat {
 
 --- config(routes, opts) → the nginx.conf text (no value in it).
 -- opts.resolver: the DNS server nginx asks for the upstreams' addresses at
--- request time (the docker backend: the engine's 127.0.0.11).
+-- request time (the docker backend: the engine's 127.0.0.11);
+-- opts.resolver_file: include that file instead (the kubernetes backend:
+-- the entrypoint writes it from the Pod's /etc/resolv.conf).
 function M.config(routes, opts)
    opts = opts or {}
    if type(routes) ~= "table" or #routes == 0 then error("cred_proxy.config: routes required", 2) end
@@ -163,7 +166,8 @@ function M.config(routes, opts)
       "  fastcgi_temp_path " .. run .. "/tmp/fastcgi;",
       "  uwsgi_temp_path " .. run .. "/tmp/uwsgi;",
       "  scgi_temp_path " .. run .. "/tmp/scgi;",
-      "  resolver " .. (opts.resolver or "127.0.0.11") .. " ipv6=off valid=30s;",
+      opts.resolver_file and ("  include " .. opts.resolver_file .. ";")
+         or ("  resolver " .. (opts.resolver or "127.0.0.11") .. " ipv6=off valid=30s;"),
       "  resolver_timeout 10s;",
       "  client_max_body_size " .. M.MAX_BODY .. ";",
       "  client_body_timeout " .. M.TIMEOUT .. ";",

@@ -177,6 +177,10 @@ function M.credential_warnings(plan)
             .. "with any key, not only through the %s route"):format(r.host, open[r.host], r.name)
       end
    end
+   if plan.backend == "kubernetes" and #(plan.credentials or {}) > 0 then
+      out[#out + 1] = "on kubernetes the credentials are stored in the cluster (a Secret in etcd, mounted into the "
+         .. "proxy's Pod only) while the bottle lives; on Docker they stay in memory"
+   end
    return out
 end
 

@@ -16,6 +16,7 @@ local ca = require "bottle.backend.kubernetes.ca"
 local skills = require "bottle.backend.kubernetes.skills"
 local doctor = require "bottle.backend.kubernetes.doctor"
 local git_gate = require "bottle.backend.kubernetes.git_gate"
+local cred_proxy = require "bottle.backend.kubernetes.cred_proxy"
 local gitgate = require "bottle.gitgate"
 local launcher = require "bottle.backend.docker.resources"   -- launcher_id/launcher_alive read /proc only
 
@@ -77,16 +78,8 @@ end
 -- prepare: checks only.
 
 -- What this backend cannot run yet is refused before anything is made, with
--- the way out: the credential proxy and the workspace are Docker's only.
+-- the way out: the workspace is Docker's only (it needs exec and tar on a node).
 local function unsupported(plan)
-   if plan.credentials and #plan.credentials > 0 then
-      local names = {}
-      for i, r in ipairs(plan.credentials) do names[i] = tostring(r.name) end
-      return ("the kubernetes backend cannot run the credential proxy yet (routes: %s): remove `credentials:`"
-         .. " from the bottle, or, for the default bottle, unset CLAUDE_CODE_OAUTH_TOKEN, CLAUDE_BOTTLE_OAUTH_TOKEN"
-         .. " and ANTHROPIC_API_KEY for this launch (Claude Code then asks for a login)")
-         :format(table.concat(names, ", "))
-   end
    if plan.workspace then
       return "the kubernetes backend cannot copy a workspace yet: pass --no-workspace (or run on Docker)"
    end
@@ -108,6 +101,9 @@ function Kube:prepare(plan, state)
       local files, ferr, fcode = git_gate.files(plan, state.identities)
       if not files then return nil, ferr, fcode end
    end
+   -- the proxy's config is rendered (its routes checked) here; the values
+   -- are checked in up, before anything is made (the preflight has none yet)
+   if cred_proxy.wanted(plan) then cred_proxy.config(plan) end
    local ns = objects.namespace(plan)
    if #ns > 63 then
       return nil, ("the namespace name %s is longer than 63 characters: give the agent a shorter name"):format(ns),
@@ -210,6 +206,11 @@ function M.objects(plan, facts)
       list[#list + 1] = git_gate.pod(plan, facts.git_files)
       list[#list + 1] = git_gate.service(plan)
    end
+   if facts.cred_files then
+      list[#list + 1] = cred_proxy.secret(plan, facts.cred_files)
+      list[#list + 1] = cred_proxy.pod(plan)
+      list[#list + 1] = cred_proxy.service(plan)
+   end
    local secrets, env_secrets = M.env_secrets(plan, facts.literals, facts.secrets)
    for _, s in ipairs(secrets) do list[#list + 1] = s end
    list[#list + 1] = objects.agent_files(plan, facts.ca and facts.ca.cert_pem, facts.skill_files, facts.gitconfig)
@@ -239,6 +240,12 @@ function Kube:up(state, progress)
    facts.skill_files = files
    local gok, gerr, gcode = git_facts(plan, state.identities, facts)
    if not gok then return nil, gerr, gcode end
+   if cred_proxy.wanted(plan) then
+      -- rendered before anything exists: a bad value makes nothing
+      local cfiles, cerr, ccode = cred_proxy.files(plan, state.credentials)
+      if not cfiles then return nil, cerr, ccode end
+      facts.cred_files = cfiles
+   end
    -- The config goes in exactly as rendered and checked: checked again here
    -- before it is written, as the docker backend's plan was.
    local ok, perr = core.pipelock_check(plan.pipelock.config)
@@ -294,6 +301,21 @@ function Kube:up(state, progress)
       end)
       if not ok then return nil, msg, code end
    end
+   if facts.cred_files then
+      ok, msg, code = progress("cred-proxy", function()
+         local done, err, ecode = create_all(c, { cred_proxy.secret(plan, facts.cred_files), cred_proxy.pod(plan) })
+         if not done then return nil, err, ecode end
+         local svc
+         svc, err, ecode = c:create(client_mod.path("v1", "services", ns), cred_proxy.service(plan))
+         if not svc then return nil, err, ecode end
+         facts.service_ips.cred_proxy = svc.spec and svc.spec.clusterIP
+         if not facts.service_ips.cred_proxy or facts.service_ips.cred_proxy == "None" then
+            return nil, "the server gave the credential proxy's Service no cluster IP", "api"
+         end
+         return true
+      end)
+      if not ok then return nil, msg, code end
+   end
    ok, msg, code = progress("agent", function()
       local list, env_secrets = M.env_secrets(plan, literals, secrets)
       facts.env_secrets = env_secrets
@@ -309,6 +331,7 @@ function Kube:up(state, progress)
    return progress("ready", function()
       local names = { objects.NAMES.pipelock, objects.NAMES.agent }
       if facts.git_files then table.insert(names, 2, git_gate.NAME) end
+      if facts.cred_files then table.insert(names, #names, cred_proxy.NAME) end
       local done, err, ecode = pods.wait_ready(c, ns, names, self.ready_timeout)
       if not done then return nil, err, ecode end
       state.kube.ready = true
@@ -539,6 +562,15 @@ function Kube:check(plan)
       facts.git_files, facts.gitconfig = gfiles, git_gate.gitconfig(plan)
       facts.git_ports, facts.git_pinned = git_gate.upstream_ports(plan), git_gate.pinned(plan)
       facts.service_ips.git_gate = "10.0.0.11"
+   end
+   if cred_proxy.wanted(plan) then
+      -- the values are read at up: the dry run carries placeholders
+      local values = {}
+      for _, r in ipairs(plan.credentials) do values[r.name] = "(set at up)" end
+      local cfiles, cerr, ccode = cred_proxy.files(plan, values)
+      if not cfiles then return nil, cerr, ccode end
+      facts.cred_files = cfiles
+      facts.service_ips.cred_proxy = "10.0.0.12"
    end
    local runtime, class = resolve_runtime(c, plan)
    if runtime then facts.runtime_class = class end

@@ -9,6 +9,7 @@
 -- hostAliases, and its resolver points at its own loopback.
 local schema = require "bottle.schema"
 local firewall = require "bottle.firewall"
+local cred_proxy = require "bottle.cred_proxy"
 
 local M = {}
 
@@ -25,6 +26,9 @@ M.PIPELOCK_UID = 65534
 M.AGENT_UID = 1000              -- the agent image's user (node)
 M.KEEP_ALIVE = { "sleep", "infinity" }
 M.SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+-- Claude Code's settings for the credential proxy (bottle.cred_proxy.claude_settings),
+-- mounted from the agent's ConfigMap here and copied into ~/.claude.json at start.
+M.CLAUDE_SETTINGS = "/etc/claude-bottle/claude.json"
 -- Where the cluster's resolver is by convention (CoreDNS in kubeadm, kind, GKE, EKS...).
 M.DNS_PEER = {
    namespaceSelector = { matchLabels = { ["kubernetes.io/metadata.name"] = "kube-system" } },
@@ -174,6 +178,10 @@ function M.network_policies(plan, facts)
    if with_git then
       agent_egress[#agent_egress + 1] = { to = { role_peer("git-gate") }, ports = tcp_ports { schema.GATE_PORT } }
    end
+   local with_creds = plan.credentials and #plan.credentials > 0
+   if with_creds then
+      agent_egress[#agent_egress + 1] = { to = { role_peer("cred-proxy") }, ports = tcp_ports { cred_proxy.PORT } }
+   end
    local out = {
       policy(plan, "default-deny", nil, { "Ingress", "Egress" }),
       policy(plan, "agent-egress", "agent", { "Egress" }, { egress = agent_egress }),
@@ -199,6 +207,27 @@ function M.network_policies(plan, facts)
          egress = { { to = to, ports = tcp_ports(facts.git_ports or { 22 }) }, { to = { M.DNS_PEER }, ports = DNS_PORTS } },
       })
    end
+   if with_creds then
+      -- the credential proxy: from the agent on its port; out to its
+      -- routes' ports outside the blocked and cluster ranges, and DNS
+      out[#out + 1] = policy(plan, "cred-proxy-ingress", "cred-proxy", { "Ingress" }, {
+         ingress = { { from = { role_peer("agent") }, ports = tcp_ports { cred_proxy.PORT } } },
+      })
+      out[#out + 1] = policy(plan, "cred-proxy-egress", "cred-proxy", { "Egress" }, {
+         egress = { { to = M.outside_blocks(facts.cluster_ranges, nil), ports = tcp_ports(M.route_ports(plan)) },
+                    { to = { M.DNS_PEER }, ports = DNS_PORTS } },
+      })
+   end
+   return out
+end
+
+--- The TCP ports of the credential proxy's routes' upstreams.
+function M.route_ports(plan)
+   local seen, out = {}, {}
+   for _, r in ipairs(plan.credentials or {}) do
+      if not seen[r.port] then seen[r.port] = true; out[#out + 1] = r.port end
+   end
+   table.sort(out)
    return out
 end
 
@@ -304,10 +333,26 @@ function M.agent_files(plan, ca_cert_pem, skill_files, gitconfig)
    if plan.prompt then data["prompt.md"] = plan.prompt.text end
    for _, f in ipairs(skill_files or {}) do data[f.key] = f.data end
    if gitconfig then data.gitconfig = gitconfig end
+   local settings = cred_proxy.claude_settings(plan.credentials)
+   if settings then data["claude.json"] = require("cjson").encode(settings) end
    return { apiVersion = "v1", kind = "ConfigMap", metadata = meta(plan, M.NAMES.agent_files, "agent"), data = data }
 end
 
--- facts: service_ips = {pipelock = IP, git_gate = IP}, runtime_class,
+-- Claude Code rewrites ~/.claude.json as it runs, so the settings cannot be
+-- a read-only mount there: the agent's keep-alive copies them in first, or
+-- merges them (with node, which Claude Code's npm install brings) into a
+-- file the image has, as the docker backend does; then it sleeps.
+M.INSTALL_SETTINGS = table.concat({
+   'f="$HOME/.claude.json"',
+   'if [ ! -e "$f" ]; then cp "$1" "$f" && chmod 600 "$f"',
+   'elif command -v node >/dev/null 2>&1; then node -e \'const fs = require("fs"); const [s, f] = '
+      .. 'process.argv.slice(1); fs.writeFileSync(f, JSON.stringify(Object.assign(JSON.parse(fs.readFileSync(f, '
+      .. '"utf8")), JSON.parse(fs.readFileSync(s, "utf8")))), { mode: 0o600 })\' "$1" "$f" || true',
+   'fi',
+   'exec sleep infinity',
+}, "\n")
+
+-- facts: service_ips = {pipelock = IP, git_gate = IP, cred_proxy = IP}, runtime_class,
 -- env_secrets = {names of the Secrets made by env_secret}, skill_files.
 function M.agent_pod(plan, facts)
    local env = {}
@@ -346,13 +391,21 @@ function M.agent_pod(plan, facts)
    if facts.service_ips and facts.service_ips.git_gate then
       aliases[#aliases + 1] = { ip = facts.service_ips.git_gate, hostnames = { schema.GATE_HOST, plan.names.git_gate } }
    end
+   if facts.service_ips and facts.service_ips.cred_proxy then
+      aliases[#aliases + 1] = { ip = facts.service_ips.cred_proxy, hostnames = { plan.names.cred_proxy } }
+   end
+   local command = M.KEEP_ALIVE
+   if cred_proxy.claude_settings(plan.credentials) then
+      mounts[#mounts + 1] = { name = "files", mountPath = M.CLAUDE_SETTINGS, subPath = "claude.json", readOnly = true }
+      command = { "sh", "-c", M.INSTALL_SETTINGS, "sh", M.CLAUDE_SETTINGS }
+   end
    if facts.gitconfig then
       mounts[#mounts + 1] = { name = "files", mountPath = "/etc/gitconfig", subPath = "gitconfig", readOnly = true }
    end
    local c = {
       name = "agent", image = plan.images.agent, imagePullPolicy = "IfNotPresent",
       -- the image's own entrypoint is replaced: nothing runs but the keep-alive
-      command = M.KEEP_ALIVE, env = #env > 0 and env or nil, envFrom = #env_from > 0 and env_from or nil,
+      command = command, env = #env > 0 and env or nil, envFrom = #env_from > 0 and env_from or nil,
       securityContext = M.container_security(M.AGENT_UID), resources = M.resources(plan, "agent"),
       volumeMounts = #mounts > 0 and mounts or nil,
    }
