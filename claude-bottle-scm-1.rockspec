@@ -114,6 +114,7 @@ build = {
       ["bottle.backend.docker.images"] = "lua/bottle/backend/docker/images.lua",
       ["bottle.backend.docker.git_gate"] = "lua/bottle/backend/docker/git_gate.lua",
       ["bottle.backend.docker.networks"] = "lua/bottle/backend/docker/networks.lua",
+      ["bottle.backend.docker.patience"] = "lua/bottle/backend/docker/patience.lua",
       ["bottle.backend.docker.pipelock"] = "lua/bottle/backend/docker/pipelock.lua",
       ["bottle.backend.docker.provision"] = "lua/bottle/backend/docker/provision.lua",
       ["bottle.backend.docker.resources"] = "lua/bottle/backend/docker/resources.lua",

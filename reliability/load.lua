@@ -108,7 +108,9 @@ for i = 1, opts.bottles do
    launchers[i] = p
 end
 local pending = opts.bottles
-while pending > 0 and core.monotonic() - t0 < 600 do
+-- A launch on a loaded engine may wait minutes per call (patience.lua):
+-- the launchers get twenty minutes in all.
+while pending > 0 and core.monotonic() - t0 < 1200 do
    pending = 0
    for _, p in ipairs(launchers) do
       if not p.done then

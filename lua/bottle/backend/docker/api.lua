@@ -82,6 +82,15 @@ function M.new(opts)
                          http_many = opts.http_many or (not opts.http and core.http_many) or nil }, Client)
 end
 
+-- patient(ms) → a copy of this client whose calls wait up to `ms` unless
+-- they say otherwise (a launch on a loaded engine: backend/docker/patience.lua).
+function Client:patient(ms)
+   local c = {}
+   for k, v in pairs(self) do c[k] = v end
+   c.timeout_ms = math.max(self.timeout_ms or 0, ms)
+   return setmetatable(c, Client)
+end
+
 -- The core.http request table for one call.
 function Client:build(method, path, opts)
    opts = opts or {}

@@ -4,11 +4,13 @@
 local core = require "bottle.core"
 local tar = require "bottle.tar"
 local resources = require "bottle.backend.docker.resources"
+local patience = require "bottle.backend.docker.patience"
 
 local M = {}
 
 M.OUT_DIR = "/ca"        -- the scratch image has no /tmp; pipelock creates the dir
-M.TIMEOUT_MS = 30000
+-- tls init takes a moment; the rest of the wait is the engine's queue under load
+M.TIMEOUT_MS = patience.CALL_MS
 
 local function tail(text, n)
    local lines = {}

@@ -10,6 +10,7 @@ local core = require "bottle.core"
 local tar = require "bottle.tar"
 local cred_proxy = require "bottle.cred_proxy"
 local resources = require "bottle.backend.docker.resources"
+local patience = require "bottle.backend.docker.patience"
 local networks = require "bottle.backend.docker.networks"
 local limits = require "bottle.backend.docker.limits"
 local tail = require("bottle.backend.docker.ca").tail
@@ -84,7 +85,7 @@ function M.write_stdin(api, id, start, data)
    local ep = api.endpoint
    local path = ("/v%s/containers/%s/attach?stdin=1&stream=1"):format(api.version, id)
    local conn, status = core.http_upgrade {
-      url = (ep.base or "http://docker") .. path, unix_socket = ep.socket, timeout_ms = 10000,
+      url = (ep.base or "http://docker") .. path, unix_socket = ep.socket, timeout_ms = patience.CALL_MS,
       request = "POST " .. path .. " HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
          .. "Content-Length: 0\r\n\r\n",
    }
@@ -94,7 +95,7 @@ function M.write_stdin(api, id, start, data)
       return nil, ("attach to the credential proxy's stdin: the engine answered HTTP %d"):format(status), "engine"
    end
    local ok, msg, code = start()
-   if ok then ok, msg, code = conn:send(data, 10000) end
+   if ok then ok, msg, code = conn:send(data, patience.CALL_MS) end
    -- end of file for the entrypoint's `cat`.  Not waited for: with
    -- StdinOnce the engine may hold the stream until the container stops;
    -- the readiness check below shows that the file arrived.
@@ -111,18 +112,22 @@ M.READY_ARGV = { "curl", "-fsS", "-o", "/dev/null", "--max-time", "5",
 -- path, or nil, message (with the sidecar's last log lines), "not_ready".
 function M.wait_ready(api, id, timeout)
    timeout = timeout or M.READY_TIMEOUT
-   local deadline = core.monotonic() + timeout
+   -- the budget counts the sidecar's own time, not the engine's late answers
+   local clock = patience.clock(timeout)
    while true do
-      local r, msg, code = api:exec(id, M.READY_ARGV, { timeout_ms = 10000 })
+      local r, msg, code, info = clock:probe(function()
+         local res, m, c = api:exec(id, M.READY_ARGV, { timeout_ms = patience.CALL_MS })
+         if res and res.exit == 0 then return res end
+         return res, m, c, c ~= "interrupted" and api:container_inspect(id) or nil
+      end)
       if r and r.exit == 0 then return true end
       if code == "interrupted" then return nil, msg, code end
-      local info = api:container_inspect(id)
       if info and info.State and not info.State.Running then
          return nil, ("the credential proxy exited (status %s) before it was ready:\n%s")
             :format(tostring(math.tointeger(info.State.ExitCode) or info.State.ExitCode), last_logs(api, id)),
             "not_ready"
       end
-      if core.monotonic() >= deadline then
+      if clock:expired() then
          return nil, ("the credential proxy does not answer on %d after %gs; its last log lines:\n%s")
             :format(cred_proxy.PORT, timeout, last_logs(api, id)), "not_ready"
       end
@@ -160,7 +165,8 @@ function M.create(api, state)
    if not ok then return nil, msg, code end
    -- nginx has read them: from now on the values live in its memory only
    local r
-   r, msg, code = api:exec(name, { "rm", "-f", cred_proxy.CREDENTIALS_PATH }, { timeout_ms = 10000 })
+   r, msg, code = api:exec(name, { "rm", "-f", cred_proxy.CREDENTIALS_PATH },
+                           { timeout_ms = patience.CALL_MS })
    if not r then return nil, msg, code end
    if r.exit ~= 0 then return nil, "removing the credentials file from the proxy's tmpfs failed", "engine" end
    return true
@@ -174,7 +180,8 @@ function M.provision_agent(api, state)
    if not settings then return true end
    local cjson = require "cjson"
    local id = state.docker.agent_id
-   local r, msg, code = api:exec(id, { "sh", "-c", 'id -u; id -g; printf "%s\\n" "$HOME"' }, { timeout_ms = 10000 })
+   local r, msg, code = api:exec(id, { "sh", "-c", 'id -u; id -g; printf "%s\\n" "$HOME"' },
+                                 { timeout_ms = patience.CALL_MS })
    if not r then return nil, msg, code end
    local uid, gid, home = r.stdout:match("^(%d+)\n(%d+)\n(/[^\n]*)\n")
    if not uid then return nil, "cannot read the agent's user and home", "provision" end

@@ -17,13 +17,16 @@ local cred_proxy = require "bottle.cred_proxy"
 local resources = require "bottle.backend.docker.resources"
 local networks = require "bottle.backend.docker.networks"
 local api_mod = require "bottle.backend.docker.api"
+local patience = require "bottle.backend.docker.patience"
 local tail = require("bottle.backend.docker.ca").tail
 
 local M = {}
 
 M.ROLE = "firewall"
 M.DEFAULT_IMAGE = "claude-bottle-firewall:latest"
-M.TIMEOUT_MS = 30000
+-- The nft helpers run for a moment; on a loaded engine their start and wait
+-- queue behind other launches (patience.lua).
+M.TIMEOUT_MS = patience.CALL_MS
 M.PROXY_PORT = schema.PROXY_PORT
 
 local MODE_644 = tonumber("644", 8)
@@ -294,7 +297,7 @@ function M.apply(api, state)
    local argv = { "sh", "-c", 'printf "%s\\n" "$@" >> /etc/hosts', "sh" }
    for _, h in ipairs(hosts) do argv[#argv + 1] = h end
    local r
-   r, msg, code = api:exec(plan.names.agent, argv, { user = "0", timeout_ms = 10000 })
+   r, msg, code = api:exec(plan.names.agent, argv, { user = "0", timeout_ms = patience.CALL_MS })
    if not r then return nil, msg, code end
    if r.exit ~= 0 then
       return nil, ("writing the sidecars' names into the agent's /etc/hosts exited with %d: %s")

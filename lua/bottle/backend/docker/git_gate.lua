@@ -9,6 +9,7 @@ local core = require "bottle.core"
 local tar = require "bottle.tar"
 local gitgate = require "bottle.gitgate"
 local resources = require "bottle.backend.docker.resources"
+local patience = require "bottle.backend.docker.patience"
 local networks = require "bottle.backend.docker.networks"
 local limits = require "bottle.backend.docker.limits"
 
@@ -77,18 +78,22 @@ end
 -- nil, message (with the gate's last log lines), "not_ready".
 function M.wait_ready(api, id, timeout)
    timeout = timeout or M.READY_TIMEOUT
-   local deadline = core.monotonic() + timeout
+   -- the budget counts the sidecar's own time, not the engine's late answers
+   local clock = patience.clock(timeout)
    while true do
-      local r, msg, code = api:exec(id, gitgate.READY_ARGV, { timeout_ms = 10000 })
+      local r, msg, code, info = clock:probe(function()
+         local res, m, c = api:exec(id, gitgate.READY_ARGV, { timeout_ms = patience.CALL_MS })
+         if res and res.exit == 0 then return res end
+         return res, m, c, c ~= "interrupted" and api:container_inspect(id) or nil
+      end)
       if r and r.exit == 0 then return true end
       if code == "interrupted" then return nil, msg, code end
-      local info = api:container_inspect(id)
       if info and info.State and not info.State.Running then
          return nil, ("the git gate exited (status %s) before it was ready:\n%s")
             :format(tostring(math.tointeger(info.State.ExitCode) or info.State.ExitCode), last_logs(api, id)),
             "not_ready"
       end
-      if core.monotonic() >= deadline then
+      if clock:expired() then
          return nil, ("the git gate is not listening on %d after %gs; its last log lines:\n%s")
             :format(gitgate.PORT, timeout, last_logs(api, id)), "not_ready"
       end
@@ -143,7 +148,7 @@ function M.provision_agent(api, state)
    local plan = state.plan
    if type(plan.git) ~= "table" or #plan.git == 0 then return true end
    local id = state.docker and state.docker.agent_id or plan.names.agent
-   local r, msg, code = api:exec(id, gitgate.agent_argv(plan.git), { timeout_ms = 30000 })
+   local r, msg, code = api:exec(id, gitgate.agent_argv(plan.git), { timeout_ms = patience.CALL_MS })
    if not r then return nil, msg, code end
    if r.exit ~= 0 then
       return nil, ("git config in the agent exited with %d: %s"):format(r.exit,

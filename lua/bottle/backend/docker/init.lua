@@ -7,6 +7,7 @@ local cjson = require "cjson"
 local api_mod = require "bottle.backend.docker.api"
 local resources = require "bottle.backend.docker.resources"
 local networks = require "bottle.backend.docker.networks"
+local patience = require "bottle.backend.docker.patience"
 local subnets = require "bottle.subnets"
 local images = require "bottle.images"
 local docker_images = require "bottle.backend.docker.images"
@@ -75,6 +76,13 @@ function Docker:api()
    if not c then return nil, msg, code end
    self.client = c
    return c
+end
+
+-- The client a launch, its provisioning and a `down` use: each engine call
+-- may take patience.CALL_MS on a loaded engine (a fake client in a unit
+-- spec may have no patient()).
+local function patient(c)
+   return c.patient and c:patient(patience.CALL_MS) or c
 end
 
 local function unreachable(msg, code)
@@ -264,6 +272,7 @@ end
 function Docker:up(state, progress)
    local c, msg, code = self:api()
    if not c then return nil, msg, code end
+   c = patient(c)
    local plan = state.plan
    state.docker = state.docker or {}
    local with_git = require("bottle.gitgate").needed(plan)   -- git entries, or a copied workspace
@@ -350,6 +359,7 @@ end
 function Docker:provision(state)
    local c, msg, code = self:api()
    if not c then return nil, msg, code end
+   c = patient(c)
    state.docker = state.docker or {}
    if not state.docker.agent_id then
       return nil, "provision: the agent container has not been created", "usage"
@@ -405,6 +415,7 @@ end
 function Docker:down(target)
    local c, msg, code = self:api()
    if not c then return nil, msg, code end
+   c = patient(c)
    local found
    local t0 = core.monotonic()
    found, msg, code = resources.find(c, not target.all and target.slug or nil)

@@ -18,6 +18,7 @@ local schema = require "bottle.schema"
 local resources = require "bottle.backend.docker.resources"
 local networks = require "bottle.backend.docker.networks"
 local limits = require "bottle.backend.docker.limits"
+local patience = require "bottle.backend.docker.patience"
 local tail = require("bottle.backend.docker.ca").tail
 
 local M = {}
@@ -99,21 +100,25 @@ end
 
 -- wait_ready(api, id [, timeout [, yaml]]) → true | nil, message, code
 function M.wait_ready(api, id, timeout, yaml)
-   local deadline = core.monotonic() + (timeout or M.READY_TIMEOUT)
+   -- the budget counts pipelock's own time, not the engine's late answers
+   local clock = patience.clock(timeout or M.READY_TIMEOUT)
    local last
    while true do
-      local r, msg, code = api:exec(id, { "/pipelock", "healthcheck", "--addr", "127.0.0.1:" .. M.PORT },
-                                    { timeout_ms = 10000 })
+      local r, msg, code, info = clock:probe(function()
+         local res, m, c = api:exec(id, { "/pipelock", "healthcheck", "--addr", "127.0.0.1:" .. M.PORT },
+                                    { timeout_ms = patience.CALL_MS })
+         if res and res.exit == 0 then return res end
+         return res, m, c, c ~= "interrupted" and api:container_inspect(id) or nil
+      end)
       if r and r.exit == 0 then break end
       if code == "interrupted" then return nil, msg, code end
       last = r and (r.stderr .. r.stdout) or msg
-      local info = api:container_inspect(id)
       if info and info.State and not info.State.Running then
          return nil, ("pipelock exited (status %s) before it was ready:\n%s")
             :format(tostring(math.tointeger(info.State.ExitCode) or info.State.ExitCode), last_logs(api, id)),
             "not_ready"
       end
-      if core.monotonic() >= deadline then
+      if clock:expired() then
          return nil, ("pipelock not ready after %gs (healthcheck: %s); its last log lines:\n%s")
             :format(timeout or M.READY_TIMEOUT, tostring(last):gsub("%s+$", ""), last_logs(api, id)),
             "not_ready"
