@@ -13,7 +13,6 @@ local resources = require "bottle.backend.docker.resources"
 local patience = require "bottle.backend.docker.patience"
 local networks = require "bottle.backend.docker.networks"
 local limits = require "bottle.backend.docker.limits"
-local tail = require("bottle.backend.docker.ca").tail
 
 local M = {}
 
@@ -70,13 +69,6 @@ function M.files(state)
    }
 end
 
-local function last_logs(api, id)
-   local out, err = api:container_logs(id, { tail = 20 })
-   if not out then return "(no logs: " .. tostring(err) .. ")" end
-   local text = tail((err or "") .. out, 20)
-   return text ~= "" and text or "(no output)"
-end
-
 --- `write_stdin(api, id, start, data)` → true | nil, message, code: the engine's
 -- attach stream to the container's stdin (opened before the start, as
 -- `docker run -i` does), `data` written, then closed so the entrypoint sees
@@ -111,28 +103,10 @@ M.READY_ARGV = { "curl", "-fsS", "-o", "/dev/null", "--max-time", "5",
 --- `wait_ready(api, id [, timeout])` → true once nginx answers its health
 -- path, or nil, message (with the sidecar's last log lines), "not_ready".
 function M.wait_ready(api, id, timeout)
-   timeout = timeout or M.READY_TIMEOUT
    -- the budget counts the sidecar's own time, not the engine's late answers
-   local clock = patience.clock(timeout)
-   while true do
-      local r, msg, code, info = clock:probe(function()
-         local res, m, c = api:exec(id, M.READY_ARGV, { timeout_ms = patience.CALL_MS })
-         if res and res.exit == 0 then return res end
-         return res, m, c, c ~= "interrupted" and api:container_inspect(id) or nil
-      end)
-      if r and r.exit == 0 then return true end
-      if code == "interrupted" then return nil, msg, code end
-      if info and info.State and not info.State.Running then
-         return nil, ("the credential proxy exited (status %s) before it was ready:\n%s")
-            :format(tostring(math.tointeger(info.State.ExitCode) or info.State.ExitCode), last_logs(api, id)),
-            "not_ready"
-      end
-      if clock:expired() then
-         return nil, ("the credential proxy does not answer on %d after %gs; its last log lines:\n%s")
-            :format(cred_proxy.PORT, timeout, last_logs(api, id)), "not_ready"
-      end
-      core.sleep(M.POLL_INTERVAL)
-   end
+   return patience.wait_exec(api, id, { argv = M.READY_ARGV, timeout = timeout or M.READY_TIMEOUT,
+                                        interval = M.POLL_INTERVAL, what = "the credential proxy",
+                                        silent = ("does not answer on %d"):format(cred_proxy.PORT) })
 end
 
 --- Registers the sidecar's removal (docker.up calls it before anything is made).

@@ -5,7 +5,6 @@
 -- entries' identities go in through the archive endpoint before the first
 -- start, 0600/0700 and owned by the gate's user; nothing of them touches the
 -- agent.  What the files do: lua/bottle/gitgate.lua.
-local core = require "bottle.core"
 local tar = require "bottle.tar"
 local gitgate = require "bottle.gitgate"
 local resources = require "bottle.backend.docker.resources"
@@ -66,39 +65,13 @@ function M.files(state)
    return tar.pack(list)
 end
 
-local function last_logs(api, id)
-   local out, err = api:container_logs(id, { tail = 20 })
-   if not out then return "(no logs: " .. tostring(err) .. ")" end
-   local text = (err or "") .. out
-   text = text:gsub("%s+$", "")
-   return text ~= "" and text or "(no output)"
-end
-
 --- `wait_ready(api, id [, timeout])` → true once git daemon listens, or
 -- nil, message (with the gate's last log lines), "not_ready".
 function M.wait_ready(api, id, timeout)
-   timeout = timeout or M.READY_TIMEOUT
    -- the budget counts the sidecar's own time, not the engine's late answers
-   local clock = patience.clock(timeout)
-   while true do
-      local r, msg, code, info = clock:probe(function()
-         local res, m, c = api:exec(id, gitgate.READY_ARGV, { timeout_ms = patience.CALL_MS })
-         if res and res.exit == 0 then return res end
-         return res, m, c, c ~= "interrupted" and api:container_inspect(id) or nil
-      end)
-      if r and r.exit == 0 then return true end
-      if code == "interrupted" then return nil, msg, code end
-      if info and info.State and not info.State.Running then
-         return nil, ("the git gate exited (status %s) before it was ready:\n%s")
-            :format(tostring(math.tointeger(info.State.ExitCode) or info.State.ExitCode), last_logs(api, id)),
-            "not_ready"
-      end
-      if clock:expired() then
-         return nil, ("the git gate is not listening on %d after %gs; its last log lines:\n%s")
-            :format(gitgate.PORT, timeout, last_logs(api, id)), "not_ready"
-      end
-      core.sleep(M.POLL_INTERVAL)
-   end
+   return patience.wait_exec(api, id, { argv = gitgate.READY_ARGV, timeout = timeout or M.READY_TIMEOUT,
+                                        interval = M.POLL_INTERVAL, what = "the git gate",
+                                        silent = ("is not listening on %d"):format(gitgate.PORT) })
 end
 
 --- Registers the gate's removal (docker.up calls it before anything is

@@ -50,4 +50,40 @@ function M.clock(budget_s, opts)
    return c
 end
 
+-- A sidecar's last log lines, for the message when it never got ready.
+function M.last_logs(api, id, lines)
+   local out, err = api:container_logs(id, { tail = lines or 20 })
+   if not out then return "(no logs: " .. tostring(err) .. ")" end
+   local text = ((err or "") .. out):gsub("%s+$", "")
+   return text ~= "" and text or "(no output)"
+end
+
+--- `wait_exec(api, id, opts)` → true once `opts.argv` exits 0 in the
+-- container, or nil, message (with its last log lines), "not_ready" when it
+-- exits first or the budget is spent; "interrupted" passes through.
+-- opts: argv, timeout (s, on clock()), interval (s between probes), what
+-- ("the git gate"), silent ("is not listening on 9418": what expiry says).
+function M.wait_exec(api, id, opts)
+   local clock = M.clock(opts.timeout)
+   while true do
+      local r, msg, code, info = clock:probe(function()
+         local res, m, c = api:exec(id, opts.argv, { timeout_ms = M.CALL_MS })
+         if res and res.exit == 0 then return res end
+         return res, m, c, c ~= "interrupted" and api:container_inspect(id) or nil
+      end)
+      if r and r.exit == 0 then return true end
+      if code == "interrupted" then return nil, msg, code end
+      if info and info.State and not info.State.Running then
+         return nil, ("%s exited (status %s) before it was ready:\n%s")
+            :format(opts.what, tostring(math.tointeger(info.State.ExitCode) or info.State.ExitCode),
+                    M.last_logs(api, id)), "not_ready"
+      end
+      if clock:expired() then
+         return nil, ("%s %s after %gs; its last log lines:\n%s")
+            :format(opts.what, opts.silent, opts.timeout, M.last_logs(api, id)), "not_ready"
+      end
+      core.sleep(opts.interval)
+   end
+end
+
 return M
