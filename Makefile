@@ -54,7 +54,7 @@ $(CORE): $(SRCS) $(HDRS)
 	  $(LIBFLAG) -o $@ $(SRCS) $(YAML_LIBS) $(CURL_LIBS)
 
 # The README's first command: packages, the core, the images the tests use.
-setup: deps all test-images
+setup: deps all test-images test-kube
 
 # Test images, built locally (no registry is needed) and cached by a hash of
 # their inputs.  PIPELOCK_BIN=/path/to/pipelock packages a pipelock 2.3.0
