@@ -274,7 +274,7 @@ l_tostring (lua_State *L)
 static int
 l_child (lua_State *L)
 {
-   int nenv = 0, drop_root;
+   int drop_root;
    const char **argv;
    char **envp;
    bc_limits lim;
@@ -291,35 +291,7 @@ l_child (lua_State *L)
       lua_getfield (L, 2, "env");
    else
       lua_pushnil (L);
-   if (lua_istable (L, -1)) {
-      lua_pushnil (L);
-      while (lua_next (L, -2)) {
-         nenv++;
-         lua_pop (L, 1);
-      }
-   }
-   {
-      int envt = lua_gettop (L), anchors;
-      envp = lua_newuserdatauv (L, (size_t) (nenv + 1) * sizeof *envp, 0);
-      lua_newtable (L);
-      anchors = lua_gettop (L);
-      nenv = 0;
-      if (lua_istable (L, envt)) {
-         lua_pushnil (L);
-         while (lua_next (L, envt)) {
-            size_t kl;
-            const char *k = luaL_checklstring (L, -2, &kl);
-            const char *v = luaL_checkstring (L, -1);
-            luaL_argcheck (L, kl > 0 && !strchr (k, '=') && strlen (k) == kl, 2,
-                           "opts.env names must not be empty or contain '=' or NUL");
-            lua_pushfstring (L, "%s=%s", k, v);
-            envp[nenv++] = (char *) lua_tostring (L, -1);
-            lua_rawseti (L, anchors, nenv);
-            lua_pop (L, 1);
-         }
-      }
-      envp[nenv] = NULL;
-   }
+   envp = bc_env_list (L, -1);
 
    c = lua_newuserdatauv (L, sizeof *c, 0);
    memset (c, 0, sizeof *c);

@@ -103,6 +103,11 @@ void bc_limits_read (lua_State *L, int idx, bc_limits *lim);
 /* core.spawn's and core.child's (argv, opts): checks them, reads
  * opts.limits, leaves argv as a NULL-terminated array at index 3. */
 const char **bc_spawn_args (lua_State *L, bc_limits *lim);
+/* A child's whole environment from the table {NAME = value} at `idx` (or
+ * nil: an empty one): a NULL-terminated array in a userdata pushed on the
+ * stack, its strings anchored in a table pushed after it; raises on a name
+ * that is empty or holds '=' or NUL. */
+char **bc_env_list (lua_State *L, int idx);
 /* In the forked child: closes descriptors >= keep, sets the limits (no core
  * dump).  Async-signal-safe; 0 or -1 with errno. */
 int bc_limits_apply (const bc_limits *lim, int keep);

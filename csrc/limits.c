@@ -106,3 +106,37 @@ bc_limits_apply (const bc_limits *lim, int keep)
    return 0;
 }
 
+char **
+bc_env_list (lua_State *L, int idx)
+{
+   int n = 0, anchors;
+   char **envp;
+   idx = lua_absindex (L, idx);
+   if (lua_istable (L, idx)) {
+      lua_pushnil (L);
+      while (lua_next (L, idx)) {
+         n++;
+         lua_pop (L, 1);
+      }
+   }
+   envp = lua_newuserdatauv (L, (size_t) (n + 1) * sizeof *envp, 0);
+   lua_newtable (L);
+   anchors = lua_gettop (L);
+   n = 0;
+   if (lua_istable (L, idx)) {
+      lua_pushnil (L);
+      while (lua_next (L, idx)) {
+         size_t kl;
+         const char *k = luaL_checklstring (L, -2, &kl);
+         const char *v = luaL_checkstring (L, -1);
+         luaL_argcheck (L, kl > 0 && !strchr (k, '=') && strlen (k) == kl, 2,
+                        "opts.env names must not be empty or contain '=' or NUL");
+         lua_pushfstring (L, "%s=%s", k, v);
+         envp[n++] = (char *) lua_tostring (L, -1);
+         lua_rawseti (L, anchors, n);
+         lua_pop (L, 1);
+      }
+   }
+   envp[n] = NULL;
+   return envp;
+}

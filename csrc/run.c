@@ -48,7 +48,7 @@ l_run (lua_State *L)
    const char *cwd = NULL;
    lua_Integer max = RUN_DEFAULT_MAX;
    bc_limits lim;
-   int out[2], err[2], nenv = 0, status, envt, anchors;
+   int out[2], err[2], status;
    pid_t pid;
    luaL_Buffer bufs[2];
    size_t got[2] = { 0, 0 };
@@ -68,33 +68,7 @@ l_run (lua_State *L)
    }
    else
       lua_pushnil (L);
-   envt = lua_gettop (L);
-   if (lua_istable (L, envt)) {
-      lua_pushnil (L);
-      while (lua_next (L, envt)) {
-         nenv++;
-         lua_pop (L, 1);
-      }
-   }
-   envp = lua_newuserdatauv (L, (size_t) (nenv + 1) * sizeof *envp, 0);
-   lua_newtable (L);
-   anchors = lua_gettop (L);
-   nenv = 0;
-   if (lua_istable (L, envt)) {
-      lua_pushnil (L);
-      while (lua_next (L, envt)) {
-         size_t kl;
-         const char *k = luaL_checklstring (L, -2, &kl);
-         const char *v = luaL_checkstring (L, -1);
-         luaL_argcheck (L, kl > 0 && !strchr (k, '=') && strlen (k) == kl, 2,
-                        "opts.env names must not be empty or contain '=' or NUL");
-         lua_pushfstring (L, "%s=%s", k, v);
-         envp[nenv++] = (char *) lua_tostring (L, -1);
-         lua_rawseti (L, anchors, nenv);
-         lua_pop (L, 1);
-      }
-   }
-   envp[nenv] = NULL;
+   envp = bc_env_list (L, -1);
 
    if (pipe2 (out, O_CLOEXEC) != 0)
       return bc_fail (L, "EIO", "pipe: %s", strerror (errno));
