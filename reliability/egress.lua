@@ -4,9 +4,11 @@
 -- category, how many malicious cases were blocked and how many benign ones.
 --
 --   lua5.4 reliability/egress.lua [--settings before,defaults,...] [--only CATEGORY,...]
---                                 [--json FILE] [--cases] [--latency]
+--                                 [--corpus corpus|holdout|all] [--json FILE] [--cases] [--latency]
 --
--- --cases prints every case's verdict with its evidence (status, pipelock's
+-- --corpus picks the cases: the corpus (reliability/egress/corpus, the
+-- default), the hold-out written before any figure (reliability/egress/
+-- holdout), or both.  --cases prints every case's verdict with its evidence (status, pipelock's
 -- decision lines, what the upstream received).  --json writes all of it.
 -- --latency plays, instead of the corpus, Claude API bodies of 64 KiB, 1 MiB
 -- and 4 MiB (3 times each) and prints the median time per setting: what the
@@ -18,7 +20,7 @@ local S = require "reliability.egress.settings"
 local corpus = require "reliability.egress.corpus"
 local opts = R.options(arg, { settings = "before,header-all,header-all-ignore,gitleaks,response-block,response-strip,"
                                          .. "blocklist,reference,defaults,defaults-strip",
-                              only = "", json = "", cases = false, latency = false })
+                              only = "", corpus = "corpus", json = "", cases = false, latency = false })
 R.require_engine()
 
 local only
@@ -26,7 +28,7 @@ if opts.only ~= "" then
    only = {}
    for c in opts.only:gmatch("[^,]+") do only[c] = true end
 end
-local cases = corpus.load(only)
+local cases = corpus.load(only, opts.corpus)
 -- Each WebSocket case again through pipelock's WebSocket proxy (/ws), the
 -- path the agent is offered (CLAUDE_BOTTLE_WEBSOCKET_PROXY).
 for i = 1, #cases do

@@ -287,9 +287,10 @@ describe("the egress corpus #core", function()
       end
    end)
 
+   local shapes = { "gh[pousr]_%w%w%w%w%w%w%w%w%w%w%w%w%w%w%w%w", "AKIA[%u%d][%u%d][%u%d][%u%d][%u%d][%u%d]",
+                    "xox[bpa]%-%d%d%d", "sk_live_%w%w%w%w", "glpat%-%w%w%w%w", "BEGIN RSA PRIVATE" }
+
    it("holds no credential-shaped literal in its files (values are built at load time)", function()
-      local shapes = { "gh[pousr]_%w%w%w%w%w%w%w%w%w%w%w%w%w%w%w%w", "AKIA[%u%d][%u%d][%u%d][%u%d][%u%d][%u%d]",
-                       "xox[bpa]%-%d%d%d", "sk_live_%w%w%w%w", "glpat%-%w%w%w%w", "BEGIN RSA PRIVATE" }
       for _, name in ipairs(corpus.FILES) do
          local text = assert(io.open("reliability/egress/corpus/" .. name .. ".lua")):read("a")
          for _, shape in ipairs(shapes) do assert.is_nil(text:find(shape), name .. ": " .. shape) end
@@ -302,5 +303,42 @@ describe("the egress corpus #core", function()
          if (c.body or ""):find(shapes[1]) then seen = seen + 1 end
       end
       assert.is_true(seen > 3)
+   end)
+
+   describe("and its hold-out", function()
+      local holdout = corpus.load(nil, "holdout")
+
+      it("loads, with ids apart from the corpus's and both kinds in the mixed categories", function()
+         assert.is_true(#holdout > 150)
+         assert.equals(#cases + #holdout, #corpus.load(nil, "all"))   -- "all" errors on a shared id
+         local kinds, categories = {}, {}
+         for _, c in ipairs(cases) do categories[c.category] = true end
+         for _, c in ipairs(holdout) do
+            assert.is_truthy(c.id:match("^h%-"), c.id)
+            assert.is_true(categories[c.category], c.id .. ": a category of the corpus")
+            kinds[c.category] = kinds[c.category] or {}
+            kinds[c.category][c.malicious] = true
+         end
+         for _, cat in ipairs { "header", "encoding", "url", "hostname", "dropsite", "response", "websocket" } do
+            assert.is_true(kinds[cat][true] and kinds[cat][false], cat)
+         end
+      end)
+
+      it("holds no credential-shaped literal in its files either", function()
+         local more = { "sk%-ant%-%w+%-%w%w%w%w%w%w%w%w", "gl[pdr]t?t%-%w%w%w%w%w%w", "ATBB%w%w%w%w%w%w",
+                        "dckr_pat_%w%w%w%w", "BEGIN [%u ]*PRIVATE KEY", "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9%.eyJ" }
+         for _, shape in ipairs(shapes) do more[#more + 1] = shape end
+         local files = { "formats" }
+         for _, name in ipairs(corpus.FILES) do files[#files + 1] = name end
+         for _, name in ipairs(files) do
+            local text = assert(io.open("reliability/egress/holdout/" .. name .. ".lua")):read("a")
+            for _, shape in ipairs(more) do assert.is_nil(text:find(shape), "holdout/" .. name .. ": " .. shape) end
+         end
+         local seen = 0
+         for _, c in ipairs(holdout) do
+            if (c.body or ""):find(shapes[1]) or (c.body or ""):find(more[1]) then seen = seen + 1 end
+         end
+         assert.is_true(seen > 3)
+      end)
    end)
 end)

@@ -1,11 +1,15 @@
 -- The egress corpus: every case of reliability/egress/corpus/*.lua, checked
--- for shape.  A case is {id, category, malicious, what, method, host, path,
+-- for shape; and the hold-out, reliability/egress/holdout/*.lua, the same
+-- categories written apart from the figures (never tuned on them).  A case is {id, category, malicious, what, method, host, path,
 -- scheme ("https" unless "http"), headers, body, compress, page (served by
 -- the recorder: {content_type, body}), payload (what of the page must not
 -- reach the agent), websocket, frame}.
 local M = {}
 
 M.FILES = { "body", "headers", "encoding", "url", "hostname", "dropsite", "response", "benign", "websocket" }
+-- The sets: each a module prefix for M.FILES.  "all" is both, corpus first.
+M.SETS = { corpus = "reliability.egress.corpus.", holdout = "reliability.egress.holdout." }
+M.ORDER = { "corpus", "holdout" }
 
 local function check(c, file)
    local function need(cond, what)
@@ -28,17 +32,23 @@ local function check(c, file)
    if c.websocket then need(type(c.frame) == "string", "a websocket case needs a frame") end
 end
 
--- All cases, in file order; `only` (a set of categories) narrows them.
-function M.load(only)
+-- All cases of `set` ("corpus", the default, "holdout" or "all"), in file
+-- order; `only` (a set of categories) narrows them.
+function M.load(only, set)
+   set = set or "corpus"
+   local sets = set == "all" and M.ORDER or { set }
    local all, seen = {}, {}
-   for _, name in ipairs(M.FILES) do
-      for _, c in ipairs(require("reliability.egress.corpus." .. name)) do
-         check(c, name)
-         if seen[c.id] then error("corpus: duplicate case id " .. c.id, 0) end
-         seen[c.id] = true
-         c.scheme = c.scheme or "https"
-         c.headers = c.headers or {}
-         if not only or only[c.category] then all[#all + 1] = c end
+   for _, s in ipairs(sets) do
+      local prefix = M.SETS[s] or error("corpus: no set " .. tostring(s), 0)
+      for _, name in ipairs(M.FILES) do
+         for _, c in ipairs(require(prefix .. name)) do
+            check(c, s .. "/" .. name)
+            if seen[c.id] then error("corpus: duplicate case id " .. c.id, 0) end
+            seen[c.id] = true
+            c.scheme = c.scheme or "https"
+            c.headers = c.headers or {}
+            if not only or only[c.category] then all[#all + 1] = c end
+         end
       end
    end
    return all
