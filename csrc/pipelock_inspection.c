@@ -7,6 +7,7 @@
 
 #include "core.h"
 #include "dlp_gitleaks.h"
+#include "drop_sites.h"
 
 /* Headers pipelock itself must read or rewrite as a proxy.  pipelock's own
  * ignore list (when none is given) also skips Content-Type, Accept,
@@ -18,16 +19,57 @@ static const char *const ignore_headers[] = {
    "Transfer-Encoding", "Upgrade", "Host", "Content-Length", NULL
 };
 
-/* The paste sites and file drops pipelock 2.3.0 blocks when it runs with
- * no config file (internal/config/defaults.go, Defaults()); with a file its
- * blocklist is empty.  A host here is refused even when a bottle allows it
- * (*.pastebin.com also covers pastebin.com).  5 of the corpus's 12 drop
- * hosts are on it; a name list never covers them all (the allowlist is
- * the wall). */
-static const char *const blocklist[] = {
-   "*.pastebin.com", "*.hastebin.com", "*.paste.ee", "*.transfer.sh", "*.file.io",
-   "*.requestbin.com", NULL
+/* Injection styles pipelock 2.3.0's 25 response patterns do not name, each
+ * a general form (no corpus phrase): a "SYSTEM:" message inside a line
+ * (pipelock's own wants it at the start of one), a directive spoken to the
+ * assistant, a dismissal of everything said before without the word
+ * "instructions", a task handed over in its place, a note addressed to AI
+ * readers, and an action to be kept from the user.  Hand-written: no
+ * maintained rule set of injection phrases exists as a package, and
+ * pipelock's own are hand-written the same way.  pipelock prefixes (?i);
+ * merged by name with its built-ins, which stay.  Measured on the corpus
+ * and the hold-out for their false positives (docs/reliability.md 7). */
+static const struct { const char *name, *regex; } injection_patterns[] = {
+   { "claude-bottle Inline System Message",
+     "(?:^|[>.!?;\\n])\\s*system\\s*(?:message|prompt|note|override)?\\s*:\\s*"
+     "(?:you\\s+are\\s+now|ignore|disregard|forget|override|new\\s+instructions)" },
+   { "claude-bottle Assistant Directive",
+     "\\b(?:assistant|ai\\s+agent|coding\\s+agent|llm)s?\\s*[:,]\\s*(?:please\\s+)?"
+     "(?:ignore|disregard|forget|execute|instead\\b|you\\s+must\\s+now)" },
+   { "claude-bottle Dismissal of Everything",
+     "\\b(?:forget|disregard|ignore)\\s+(?:everything|anything|all\\s+of\\s+(?:that|this|it))\\s+"
+     "(?:(?:you\\s+(?:were|have\\s+been)\\s+told|written|said|stated)\\s+)?"
+     "(?:above|before|earlier|so\\s+far|previously)" },
+   { "claude-bottle Task Replacement",
+     "\\byour\\s+(?:new|real|actual|true|only)\\s+(?:task|goal|objective|mission|job|orders)\\s*(?:is\\b|are\\b|:|now\\b)" },
+   { "claude-bottle Note to AI Readers",
+     "\\b(?:note|message|instructions?|attention|reminder)\\s+(?:to|for)\\s+(?:any\\s+|all\\s+)?"
+     "(?:ai|llm|automated)\\s+(?:agents?|assistants?|models?|bots?|readers?)\\b" },
+   { "claude-bottle Kept From the User",
+     "\\bwithout\\s+(?:asking|telling|informing|notifying|consulting|alerting)\\s+"
+     "(?:the\\s+|your\\s+)?(?:user|human|operator)\\b" },
+   { NULL, NULL }
 };
+
+/* pipelock's built-in "Environment Variable Secret" takes any 8 non-blank
+ * characters after NAME_TOKEN=, so a .env.example's
+ * GITHUB_TOKEN=your-token-here was refused on its way to the model.  Same
+ * names, but the value must hold a digit somewhere in a run of 8 or more
+ * (each branch puts the digit at another place): a placeholder in words
+ * passes, a generated secret (a digit in 97% of 20 random letters and
+ * digits) does not.  pipelock strips control characters, newlines too,
+ * before DLP, so an empty KEY= runs into the next line's NAME=...: the
+ * value stops at "=" and at blanks.  Overriding a built-in by name is
+ * pipelock's way to change one.  A secret of letters only now passes it. */
+#define ENV_VALUE_CHAR "[^\\s=]"
+#define ENV_SECRET_VALUE \
+   "(?:" ENV_VALUE_CHAR "{7,}[0-9]|" ENV_VALUE_CHAR "{6}[0-9]" ENV_VALUE_CHAR "|" \
+   ENV_VALUE_CHAR "{5}[0-9]" ENV_VALUE_CHAR "{2}|" ENV_VALUE_CHAR "{4}[0-9]" ENV_VALUE_CHAR "{3}|" \
+   ENV_VALUE_CHAR "{3}[0-9]" ENV_VALUE_CHAR "{4}|" ENV_VALUE_CHAR "{2}[0-9]" ENV_VALUE_CHAR "{5}|" \
+   ENV_VALUE_CHAR "[0-9]" ENV_VALUE_CHAR "{6}|[0-9]" ENV_VALUE_CHAR "{7})"
+static const char env_secret_regex[] =
+   "(?-i:[A-Z][A-Z0-9]*[_-](?:SECRET(?:[_-]ACCESS)?[_-]?KEY|SECRET|PASSWORD|PASSWD|TOKEN|API[_-]?KEY))"
+   "\\b\\s*=\\s*" ENV_SECRET_VALUE;
 
 /* pipelock's 3600 s and 300 s would cut a long-lived socket (a dev
  * server's reload channel) where a CONNECT tunnel lives a day. */
@@ -52,6 +94,18 @@ subtable (lua_State *L, int t, const char *key)
       lua_pushvalue (L, -1);
       lua_setfield (L, t, key);
    }
+}
+
+/* Appends {name = fmt % name, regex = regex} at index n of the array on top. */
+static void
+push_pattern (lua_State *L, int n, const char *fmt, const char *name, const char *regex)
+{
+   lua_createtable (L, 0, 2);
+   lua_pushfstring (L, fmt, name);
+   lua_setfield (L, -2, "name");
+   lua_pushstring (L, regex);
+   lua_setfield (L, -2, "regex");
+   lua_rawseti (L, -2, n);
 }
 
 /* inspection.<key> as one of `choices` (NULL-terminated), or `def` when
@@ -110,7 +164,7 @@ bc_pipelock_inspection (lua_State *L, int egress, int cfg)
    static const char *const header_modes[] = { "all", "sensitive", NULL };
    static const char *const response_actions[] = { "block", "strip", "warn", NULL };
    const char *headers, *responses;
-   int insp = 0, top = lua_gettop (L), i;
+   int insp = 0, top = lua_gettop (L), i, n;
 
    if (egress != 0) {
       if (lua_getfield (L, egress, "inspection") == LUA_TTABLE)
@@ -143,21 +197,33 @@ bc_pipelock_inspection (lua_State *L, int egress, int cfg)
    }
    lua_pop (L, 1);
 
-   lua_createtable (L, 0, 2);
+   lua_createtable (L, 0, 3);
    lua_pushboolean (L, 1);
    lua_setfield (L, -2, "enabled");
    lua_pushstring (L, responses);
    lua_setfield (L, -2, "action");
+   if (flag (L, insp, "injection_patterns", 1)) {
+      lua_newtable (L);
+      n = 0;
+      for (i = 0; injection_patterns[i].name; i++)
+         push_pattern (L, ++n, "%s", injection_patterns[i].name, injection_patterns[i].regex);
+      bc_set_array_mt (L);
+      lua_setfield (L, -2, "patterns");
+   }
    lua_setfield (L, cfg, "response_scanning");
 
    if (flag (L, insp, "blocklist", 1)) {
       subtable (L, cfg, "fetch_proxy");
       subtable (L, -1, "monitoring");
-      push_list (L, blocklist);
+      push_list (L, bc_drop_sites);
       lua_setfield (L, -2, "blocklist");
       lua_pop (L, 2);
    }
 
+   subtable (L, cfg, "dlp");
+   lua_newtable (L);
+   n = 0;
+   push_pattern (L, ++n, "%s", "Environment Variable Secret", env_secret_regex);
    /* pipelock's 48 built-in patterns need exact lengths and shapes
     * (ghp_ with 36 characters, SendGrid's 22.43, no Shopify, Postman,
     * Grafana, Telegram, Atlassian, Pulumi...): gitleaks' rules, which the
@@ -165,22 +231,13 @@ bc_pipelock_inspection (lua_State *L, int egress, int cfg)
     * name, the built-ins stay.  Measured: credential bodies stopped 41 of
     * 54 before, 46 with them, no benign case blocked (csrc/dlp_gitleaks.h
     * says which rules and why the others are left out). */
-   if (flag (L, insp, "gitleaks", 1)) {
-      subtable (L, cfg, "dlp");
-      lua_newtable (L);
-      for (i = 0; bc_dlp_gitleaks[i].id; i++) {
-         lua_createtable (L, 0, 2);
-         lua_pushfstring (L, "gitleaks %s", bc_dlp_gitleaks[i].id);
-         lua_setfield (L, -2, "name");
-         lua_pushstring (L, bc_dlp_gitleaks[i].regex);
-         lua_setfield (L, -2, "regex");
-         lua_rawseti (L, -2, i + 1);
-      }
-      bc_push_array_mt (L);
-      lua_setmetatable (L, -2);
-      lua_setfield (L, -2, "patterns");
-      lua_pop (L, 1);
-   }
+   if (flag (L, insp, "gitleaks", 1))
+      for (i = 0; bc_dlp_gitleaks[i].id; i++)
+         push_pattern (L, ++n, "gitleaks %s", bc_dlp_gitleaks[i].id, bc_dlp_gitleaks[i].regex);
+   bc_set_array_mt (L);
+   lua_setfield (L, -2, "patterns");
+   lua_pop (L, 1);
+
    /* Through HTTPS_PROXY a WebSocket cannot work under interception:
     * pipelock 2.3.0 drops Upgrade as a hop-by-hop header and sends the
     * server a plain GET, so the client gets no 101 and no reason.  Its

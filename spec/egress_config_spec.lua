@@ -44,20 +44,55 @@ describe("egress inspection defaults #core", function()
       assert.equals(getmetatable(rbs.ignore_headers), core.array_mt)
    end)
 
-   it("blocks injected responses", function()
-      assert.same({ enabled = true, action = "block" }, cfg.response_scanning)
+   it("blocks injected responses, with injection patterns of its own on top of pipelock's", function()
+      local rs = cfg.response_scanning
+      assert.is_true(rs.enabled)
+      assert.equals("block", rs.action)
+      assert.is_nil(rs.include_defaults)   -- pipelock's 25 stay
+      assert.equals(getmetatable(rs.patterns), core.array_mt)
+      local names = {}
+      for _, p in ipairs(rs.patterns) do
+         assert.matches("^claude%-bottle %u", p.name)
+         assert.is_nil(names[p.name], p.name)
+         names[p.name] = true
+         assert.is_string(p.regex)
+      end
+      assert.equals(6, #rs.patterns)
    end)
 
-   it("blocks pipelock's paste sites and file drops", function()
+   it("blocks paste sites, file drops, request catchers, tunnels and OAST catchers", function()
+      local list = cfg.fetch_proxy.monitoring.blocklist
+      local hosts = set(list)
+      -- pipelock's own six come first
       assert.same({ "*.pastebin.com", "*.hastebin.com", "*.paste.ee", "*.transfer.sh", "*.file.io", "*.requestbin.com" },
-                  cfg.fetch_proxy.monitoring.blocklist)
+                  { table.unpack(list, 1, 6) })
+      for _, h in ipairs { "*.webhook.site", "*.ngrok-free.app", "*.trycloudflare.com", "*.oast.fun", "*.0x0.st",
+                           "*.pipedream.net", "*.interact.sh", "*.nip.io" } do
+         assert.is_true(hosts[h], h)
+      end
+      for _, h in ipairs(list) do
+         assert.matches("^%*%.[%w%-]+%.[%w%.%-]+$", h)
+         assert(core.host_check(h:sub(3)))
+      end
+      local distinct = 0
+      for _ in pairs(hosts) do distinct = distinct + 1 end
+      assert.equals(#list, distinct)
       assert.equals(6000, cfg.fetch_proxy.monitoring.max_requests_per_minute)
+   end)
+
+   it("replaces pipelock's Environment Variable Secret with one that lets placeholders in words by", function()
+      local p = cfg.dlp.patterns[1]
+      assert.equals("Environment Variable Secret", p.name)
+      -- a value is a run of 8 or more without blanks or "=", a digit in it
+      assert.matches("[^\\s=]{7,}[0-9]|", p.regex, 1, true)
+      assert.matches("|[0-9][^\\s=]{7})", p.regex, 1, true)
    end)
 
    it("adds gitleaks' rules to pipelock's built-in DLP patterns, each named once", function()
       assert.is_true(cfg.dlp.include_defaults)
       local names = {}
-      for _, p in ipairs(cfg.dlp.patterns) do
+      for i = 2, #cfg.dlp.patterns do
+         local p = cfg.dlp.patterns[i]
          assert.matches("^gitleaks [%w%-]+", p.name)
          assert.is_nil(names[p.name], p.name)
          names[p.name] = true
@@ -93,12 +128,13 @@ end)
 describe("egress.inspection choices #core", function()
    it("turns each default down", function()
       local cfg = assert(config { headers = "sensitive", responses = "strip", blocklist = false, gitleaks = false,
-                                  websocket = false })
+                                  websocket = false, injection_patterns = false })
       assert.equals("sensitive", cfg.request_body_scanning.header_mode)
       assert.is_nil(cfg.request_body_scanning.ignore_headers)
       assert.equals("strip", cfg.response_scanning.action)
       assert.is_nil(cfg.fetch_proxy.monitoring.blocklist)
-      assert.is_nil(cfg.dlp.patterns)
+      assert.same({ "Environment Variable Secret" }, { cfg.dlp.patterns[1].name, cfg.dlp.patterns[2] })
+      assert.is_nil(cfg.response_scanning.patterns)
       assert.is_nil(cfg.websocket_proxy)
       assert.is_true(core.pipelock_check(cfg))
       assert.equals("warn", assert(config { responses = "warn" }).response_scanning.action)
@@ -245,8 +281,8 @@ describe("the rendered config under pipelock 2.3.0's own check #core", function(
          local out, passed = run(PIPELOCK .. " check --config " .. dir .. "/pipelock.yaml")
          assert.is_true(passed, out)
          assert.matches("Config validation: OK", out, 1, true)
-         assert.matches("DLP patterns:%s+" .. (48 + #cfg.dlp.patterns) .. " rules", out)
-         assert.matches("Blocklist:%s+6 patterns", out)
+         assert.matches("DLP patterns:%s+" .. (48 + #cfg.dlp.patterns - 1) .. " rules", out)
+         assert.matches("Blocklist:%s+" .. #cfg.fetch_proxy.monitoring.blocklist .. " patterns", out)
       end)
       core.rmtree(dir)
       assert(ok, err)

@@ -28,7 +28,13 @@ function M.lines(cfg)
    else
       add("responses: %s (an injection is logged, the page delivered)", action)
    end
-   add("blocklist: %s", count(mon.blocklist) > 0 and (count(mon.blocklist) .. " paste and file-drop hosts") or "none")
+   local own = 0
+   for _, p in ipairs(rs.patterns or {}) do
+      if type(p.name) == "string" and p.name:match("^claude%-bottle ") then own = own + 1 end
+   end
+   add("injection patterns: pipelock's 25%s", own > 0 and (" + " .. own .. " of claude-bottle's") or "")
+   add("blocklist: %s", count(mon.blocklist) > 0
+       and (count(mon.blocklist) .. " paste, file-drop, request-catcher and tunnel hosts") or "none")
    local extra = 0
    for _, p in ipairs(dlp.patterns or {}) do
       if type(p.name) == "string" and p.name:match("^gitleaks ") then extra = extra + 1 end

@@ -81,6 +81,30 @@ local function reference_per_case(plan)
    return cfg
 end
 
+-- The defaults of f1b75b5 (issue 16's first round): the defaults now
+-- without what the second round added (the wider blocklist, claude-bottle's
+-- injection patterns, the placeholder-tolerant Environment Variable Secret).
+local function round1(plan)
+   local cfg = current(plan)
+   cfg.fetch_proxy.monitoring.blocklist = arr(S.PIPELOCK_NO_FILE_BLOCKLIST)
+   cfg.response_scanning.patterns = nil
+   local kept = arr {}
+   for _, p in ipairs(cfg.dlp.patterns) do
+      if p.name ~= "Environment Variable Secret" then kept[#kept + 1] = p end
+   end
+   cfg.dlp.patterns = kept
+   return cfg
+end
+
+-- round1 with one of the second round's additions taken from the defaults.
+local function round1_with(edit)
+   return function(plan)
+      local cfg = round1(plan)
+      edit(cfg, current(plan))
+      return cfg
+   end
+end
+
 local function with(edit)
    return function(plan)
       local cfg = before(plan)
@@ -116,6 +140,13 @@ S.list = {
        .. "without the state it keeps across requests", config = reference_per_case },
    { name = "reference-session", what = "pipelock's strict preset as it is (adaptive enforcement on)",
      config = reference },
+   { name = "round1", what = "the defaults of f1b75b5 (the first round of issue 16)", config = round1 },
+   { name = "round1+drop-sites", what = "round1 + the wider blocklist (csrc/drop_sites.h)",
+     config = round1_with(function(cfg, now) cfg.fetch_proxy.monitoring.blocklist = now.fetch_proxy.monitoring.blocklist end) },
+   { name = "round1+injection", what = "round1 + claude-bottle's injection patterns",
+     config = round1_with(function(cfg, now) cfg.response_scanning.patterns = now.response_scanning.patterns end) },
+   { name = "round1+env-placeholder", what = "round1 + the placeholder-tolerant Environment Variable Secret",
+     config = round1_with(function(cfg, now) table.insert(cfg.dlp.patterns, 1, now.dlp.patterns[1]) end) },
    { name = "defaults", what = "core.pipelock_config as it is now", config = current },
    { name = "defaults-strip", what = "defaults with response_scanning.action: strip",
      config = function(plan)

@@ -87,6 +87,7 @@ M.EGRESS = {
 M.INSPECTION = {
    { key = "headers", kind = "enum", values = { "all", "sensitive" }, noun = "a choice" },
    { key = "responses", kind = "enum", values = { "block", "strip", "warn" }, noun = "a choice" },
+   { key = "injection_patterns", kind = "bool" },
    { key = "blocklist", kind = "bool" },
    { key = "gitleaks", kind = "bool" },
    { key = "websocket", kind = "bool" },
