@@ -10,9 +10,7 @@
 #ifndef BC_DLP_GITLEAKS_H
 #define BC_DLP_GITLEAKS_H
 
-#include <stddef.h>
-
-struct bc_dlp_rule { const char *id; const char *regex; };
+#include "dlp_rule.h"
 
 static const struct bc_dlp_rule bc_dlp_gitleaks[] = {
    { "1password-service-account-token",

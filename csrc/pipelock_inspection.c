@@ -7,6 +7,7 @@
 
 #include "core.h"
 #include "dlp_gitleaks.h"
+#include "dlp_titus.h"
 #include "drop_sites.h"
 
 /* Headers pipelock itself must read or rewrite as a proxy.  pipelock's own
@@ -234,6 +235,14 @@ bc_pipelock_inspection (lua_State *L, int egress, int cfg)
    if (flag (L, insp, "gitleaks", 1))
       for (i = 0; bc_dlp_gitleaks[i].id; i++)
          push_pattern (L, ++n, "gitleaks %s", bc_dlp_gitleaks[i].id, bc_dlp_gitleaks[i].regex);
+   /* Titus' rules (Nosey Parker's and Kingfisher's) name providers neither
+    * set has (Groq, xAI, Perplexity, Supabase, LangSmith, Okta, New Relic,
+    * Fly.io...) and shapes the others miss (a Discord webhook URL, an Azure
+    * storage connection string, a password in a URL); csrc/dlp_titus.h says
+    * which rules and why the others are left out. */
+   if (flag (L, insp, "titus", 1))
+      for (i = 0; bc_dlp_titus[i].id; i++)
+         push_pattern (L, ++n, "titus %s", bc_dlp_titus[i].id, bc_dlp_titus[i].regex);
    bc_set_array_mt (L);
    lua_setfield (L, -2, "patterns");
    lua_pop (L, 1);

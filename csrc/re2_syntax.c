@@ -114,8 +114,9 @@ re_escape (re_t *r, int in_class, int *is_class, int *empty)
       return re_fail (r, "has a backreference or octal escape (\\1...), which RE2 does not have");
    if (c == 'p' || c == 'P' || c == 'Q' || c == 'E' || c == 'C')
       return re_fail (r, "uses an escape this check does not accept (\\p, \\Q...\\E, \\C); write the characters");
-   /* any other ASCII punctuation stands for itself */
-   if (c < 0x80 && strchr ("\\.+*?()|[]{}^$-/&~#!\"%',:;<=>@_`", c) && c)
+   /* any other ASCII punctuation, and a space, stands for itself (Go's
+    * regexp/syntax: an escaped non-word character is always itself) */
+   if (c < 0x80 && strchr (" \\.+*?()|[]{}^$-/&~#!\"%',:;<=>@_`", c) && c)
       return 0;
    return re_fail (r, "has an unknown escape (only punctuation, \\d \\w \\s \\b \\x.. and the like)");
 }

@@ -88,19 +88,24 @@ describe("egress inspection defaults #core", function()
       assert.matches("|[0-9][^\\s=]{7})", p.regex, 1, true)
    end)
 
-   it("adds gitleaks' rules to pipelock's built-in DLP patterns, each named once", function()
+   it("adds gitleaks' and Titus' rules to pipelock's built-in DLP patterns, each named once", function()
       assert.is_true(cfg.dlp.include_defaults)
-      local names = {}
+      local names, from = {}, { gitleaks = 0, titus = 0 }
       for i = 2, #cfg.dlp.patterns do
          local p = cfg.dlp.patterns[i]
-         assert.matches("^gitleaks [%w%-]+", p.name)
+         local source = p.name:match("^(%l+) [%w%-%._]+")
+         assert.is_truthy(from[source], p.name)
+         from[source] = from[source] + 1
          assert.is_nil(names[p.name], p.name)
          names[p.name] = true
          assert.is_string(p.regex)
       end
-      assert.is_true(#cfg.dlp.patterns > 100)
+      assert.is_true(from.gitleaks > 100 and from.titus > 100)
+      -- gitleaks' come first: pipelock reports the first names that match
+      assert.matches("^gitleaks ", cfg.dlp.patterns[2].name)
       assert.is_true(names["gitleaks shopify-access-token"] and names["gitleaks postman-api-token"]
                      and names["gitleaks grafana-service-account-token"])
+      assert.is_true(names["titus kingfisher.discord.1"] and names["titus np.groq.1"])
       -- a rule that matches any 40 hex digits without its keyword is not there
       assert.is_nil(names["gitleaks sourcegraph-access-token"])
       assert.is_nil(names["gitleaks generic-api-key"])
@@ -128,7 +133,7 @@ end)
 describe("egress.inspection choices #core", function()
    it("turns each default down", function()
       local cfg = assert(config { headers = "sensitive", responses = "strip", blocklist = false, gitleaks = false,
-                                  websocket = false, injection_patterns = false })
+                                  websocket = false, injection_patterns = false, titus = false })
       assert.equals("sensitive", cfg.request_body_scanning.header_mode)
       assert.is_nil(cfg.request_body_scanning.ignore_headers)
       assert.equals("strip", cfg.response_scanning.action)
@@ -187,12 +192,15 @@ describe("egress.inspection in a manifest #core", function()
    end
 
    it("turns a default down, and the preflight says what applies", function()
-      local out = plan_with("{ headers: sensitive, responses: strip, blocklist: false, gitleaks: false, websocket: false }")
+      local out = plan_with("{ headers: sensitive, responses: strip, blocklist: false, gitleaks: false, titus: false, "
+                            .. "injection_patterns: false, websocket: false }")
       assert.matches("exit 0", out, 1, true)
       assert.matches("inspection    : headers: pipelock's sensitive list only", out, 1, true)
       assert.matches("responses: strip", out, 1, true)
       assert.matches("blocklist: none", out, 1, true)
+      assert.matches("injection patterns: pipelock's 25\n", out)
       assert.matches("dlp patterns: pipelock's 48\n", out)
+      assert.not_matches("%d+ custom", out)
       assert.matches("websocket: no scanned path", out, 1, true)
    end)
 

@@ -20,13 +20,16 @@ function M.facts(cfg)
    local body = type(cfg.request_body_scanning) == "table" and cfg.request_body_scanning or {}
    local dlp = type(cfg.dlp) == "table" and cfg.dlp or {}
    local on = tls.enabled == true
-   -- The launcher's own patterns (named "gitleaks ...", shown on the
-   -- preflight's inspection lines) are not custom ones; a policy's are.
-   local custom, gitleaks = 0, 0
+   -- The launcher's own patterns (named "gitleaks ..." and "titus ...",
+   -- and its Environment Variable Secret; shown on the preflight's
+   -- inspection lines) are not custom ones; a policy's are.
+   local custom, from = 0, { gitleaks = 0, titus = 0 }
    for _, p in ipairs(list(dlp.patterns)) do
-      if type(p) == "table" and type(p.name) == "string" and p.name:match("^gitleaks ") then
-         gitleaks = gitleaks + 1
-      else
+      local name = type(p) == "table" and type(p.name) == "string" and p.name or ""
+      local set = name:match("^(%l+) ")
+      if from[set] then
+         from[set] = from[set] + 1
+      elseif name ~= "Environment Variable Secret" then
          custom = custom + 1
       end
    end
@@ -40,7 +43,8 @@ function M.facts(cfg)
       dlp_patterns = {
          builtin = dlp.include_defaults ~= false,
          custom = custom,
-         gitleaks = gitleaks,
+         gitleaks = from.gitleaks,
+         titus = from.titus,
          scan_env = dlp.scan_env ~= false,
       },
    }

@@ -35,12 +35,14 @@ function M.lines(cfg)
    add("injection patterns: pipelock's 25%s", own > 0 and (" + " .. own .. " of claude-bottle's") or "")
    add("blocklist: %s", count(mon.blocklist) > 0
        and (count(mon.blocklist) .. " paste, file-drop, request-catcher and tunnel hosts") or "none")
-   local extra = 0
+   local from = { gitleaks = 0, titus = 0 }
    for _, p in ipairs(dlp.patterns or {}) do
-      if type(p.name) == "string" and p.name:match("^gitleaks ") then extra = extra + 1 end
+      local set = type(p.name) == "string" and p.name:match("^(%l+) ")
+      if from[set] then from[set] = from[set] + 1 end
    end
-   add("dlp patterns: %s%s", dlp.include_defaults == false and "no built-ins" or "pipelock's 48",
-       extra > 0 and (" + " .. extra .. " from gitleaks") or "")
+   add("dlp patterns: %s%s%s", dlp.include_defaults == false and "no built-ins" or "pipelock's 48",
+       from.gitleaks > 0 and (" + " .. from.gitleaks .. " from gitleaks") or "",
+       from.titus > 0 and (" + " .. from.titus .. " from Titus") or "")
    if cfg.websocket_proxy and cfg.websocket_proxy.enabled then
       add("websocket: scanned through $CLAUDE_BOTTLE_WEBSOCKET_PROXY (through HTTPS_PROXY: no 101)")
    else

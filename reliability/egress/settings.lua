@@ -81,18 +81,27 @@ local function reference_per_case(plan)
    return cfg
 end
 
--- The defaults of f1b75b5 (issue 16's first round): the defaults now
--- without what the second round added (the wider blocklist, claude-bottle's
--- injection patterns, the placeholder-tolerant Environment Variable Secret).
-local function round1(plan)
+-- The defaults now without Titus' DLP patterns: the second round of issue
+-- 16 (f9c824e).
+local function round2(plan)
    local cfg = current(plan)
-   cfg.fetch_proxy.monitoring.blocklist = arr(S.PIPELOCK_NO_FILE_BLOCKLIST)
-   cfg.response_scanning.patterns = nil
    local kept = arr {}
    for _, p in ipairs(cfg.dlp.patterns) do
-      if p.name ~= "Environment Variable Secret" then kept[#kept + 1] = p end
+      if not p.name:match("^titus ") then kept[#kept + 1] = p end
    end
    cfg.dlp.patterns = kept
+   return cfg
+end
+
+-- The defaults of f1b75b5 (issue 16's first round): round2 without what
+-- it added (the wider blocklist, claude-bottle's injection patterns, the
+-- placeholder-tolerant Environment Variable Secret).
+local function round1(plan)
+   local cfg = round2(plan)
+   cfg.fetch_proxy.monitoring.blocklist = arr(S.PIPELOCK_NO_FILE_BLOCKLIST)
+   cfg.response_scanning.patterns = nil
+   table.remove(cfg.dlp.patterns, 1)
+   assert(cfg.dlp.patterns[1].name:match("^gitleaks "))
    return cfg
 end
 
@@ -147,6 +156,8 @@ S.list = {
      config = round1_with(function(cfg, now) cfg.response_scanning.patterns = now.response_scanning.patterns end) },
    { name = "round1+env-placeholder", what = "round1 + the placeholder-tolerant Environment Variable Secret",
      config = round1_with(function(cfg, now) table.insert(cfg.dlp.patterns, 1, now.dlp.patterns[1]) end) },
+   { name = "round2", what = "the defaults of f9c824e (the second round): now without Titus' patterns",
+     config = round2 },
    { name = "defaults", what = "core.pipelock_config as it is now", config = current },
    { name = "defaults-strip", what = "defaults with response_scanning.action: strip",
      config = function(plan)

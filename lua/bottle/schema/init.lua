@@ -90,6 +90,7 @@ M.INSPECTION = {
    { key = "injection_patterns", kind = "bool" },
    { key = "blocklist", kind = "bool" },
    { key = "gitleaks", kind = "bool" },
+   { key = "titus", kind = "bool" },
    { key = "websocket", kind = "bool" },
 }
 

@@ -1,0 +1,3 @@
+module claude-bottle/scripts/re2match
+
+go 1.22
