@@ -1,7 +1,7 @@
 -- A sample of the egress corpus (each category, malicious and benign),
 -- played from inside a real bottle through the real pipelock 2.3.0 with TLS
 -- interception, on the config the core builds now and on the config before
--- issue 16: the defaults keep in what docs/reliability.md section 6 says
+-- issue 16: the defaults keep in what docs/reliability.md section 7 says
 -- they keep in, let through what it says they let through, and the same
 -- cases got out before (so a leak would be seen).  The whole corpus is
 -- `make reliability-egress`.
@@ -13,6 +13,7 @@ package.path = "./?.lua;" .. package.path
 local SAMPLE = {
    ["body-github_classic"] = { true, true },
    ["body-shopify"] = { true, false },                  -- a gitleaks pattern
+   ["body-azure_storage"] = { true, false },            -- a Titus pattern
    ["hdr-x-debug-token"] = { true, false },              -- header_mode all
    ["hdr-user-agent"] = { true, false },                 -- the ignore list
    ["hdr-request-id"] = { false, false },
@@ -23,10 +24,13 @@ local SAMPLE = {
    ["host-base32-label"] = { true, true },
    ["host-cdn"] = { false, false },
    ["drop-pastebin"] = { true, false },                  -- the blocklist
+   ["drop-webhook-site"] = { true, false },              -- the wider blocklist (csrc/drop_sites.h)
    ["drop-npm-tarball"] = { false, false },
    ["resp-ignore-previous"] = { true, false },           -- response_scanning block
+   ["resp-lowercase-forget"] = { true, false },          -- claude-bottle's injection patterns
    ["resp-rustup"] = { false, false },
    ["ok-claude-messages"] = { false, false },
+   ["ok-env-example"] = { false, true },                 -- the placeholder-tolerant Environment Variable Secret
    ["ok-git-upload-pack"] = { false, false },
 }
 
