@@ -4,12 +4,14 @@
 -- category, how many malicious cases were blocked and how many benign ones.
 --
 --   lua5.4 reliability/egress.lua [--settings before,defaults,...] [--only CATEGORY,...]
---                                 [--corpus corpus|holdout|all] [--json FILE] [--cases] [--latency]
+--                                 [--corpus corpus|holdout|holdout2|all] [--json FILE] [--cases] [--latency]
 --
 -- --corpus picks the cases: the corpus (reliability/egress/corpus, the
 -- default), the hold-out written before any figure (reliability/egress/
--- holdout), or both.  --cases prints every case's verdict with its evidence (status, pipelock's
--- decision lines, what the upstream received).  --json writes all of it.
+-- holdout), the second hold-out (reliability/egress/holdout2, written
+-- before anything was measured on it), or all three.  --cases prints every
+-- case's verdict with its evidence (status, pipelock's decision lines,
+-- what the upstream received).  --json writes all of it.
 -- --latency plays, instead of the corpus, Claude API bodies of 64 KiB, 1 MiB
 -- and 4 MiB (3 times each) and prints the median time per setting: what the
 -- DLP patterns cost on a long context.
