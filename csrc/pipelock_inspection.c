@@ -27,27 +27,29 @@ static const char *const ignore_headers[] = {
  * "instructions", a task handed over in its place, a note addressed to AI
  * readers, and an action to be kept from the user.  Hand-written: no
  * maintained rule set of injection phrases exists as a package, and
- * pipelock's own are hand-written the same way.  pipelock prefixes (?i);
- * merged by name with its built-ins, which stay.  Measured on the corpus
- * and the hold-out for their false positives (docs/reliability.md 7). */
+ * pipelock's own are hand-written the same way.  pipelock compiles a
+ * response pattern as it is (a DLP pattern gets (?i) put in front, a
+ * response pattern does not), so each says (?i) itself.  Merged by name
+ * with pipelock's built-ins, which stay.  Measured with the corpus and
+ * its two hold-outs (docs/reliability.md section 7). */
 static const struct { const char *name, *regex; } injection_patterns[] = {
    { "claude-bottle Inline System Message",
-     "(?:^|[>.!?;\\n])\\s*system\\s*(?:message|prompt|note|override)?\\s*:\\s*"
+     "(?i)(?:^|[>.!?;\\n])\\s*system\\s*(?:message|prompt|note|override)?\\s*:\\s*"
      "(?:you\\s+are\\s+now|ignore|disregard|forget|override|new\\s+instructions)" },
    { "claude-bottle Assistant Directive",
-     "\\b(?:assistant|ai\\s+agent|coding\\s+agent|llm)s?\\s*[:,]\\s*(?:please\\s+)?"
+     "(?i)\\b(?:assistant|ai\\s+agent|coding\\s+agent|llm)s?\\s*[:,]\\s*(?:please\\s+)?"
      "(?:ignore|disregard|forget|execute|instead\\b|you\\s+must\\s+now)" },
    { "claude-bottle Dismissal of Everything",
-     "\\b(?:forget|disregard|ignore)\\s+(?:everything|anything|all\\s+of\\s+(?:that|this|it))\\s+"
+     "(?i)\\b(?:forget|disregard|ignore)\\s+(?:everything|anything|all\\s+of\\s+(?:that|this|it))\\s+"
      "(?:(?:you\\s+(?:were|have\\s+been)\\s+told|written|said|stated)\\s+)?"
      "(?:above|before|earlier|so\\s+far|previously)" },
    { "claude-bottle Task Replacement",
-     "\\byour\\s+(?:new|real|actual|true|only)\\s+(?:task|goal|objective|mission|job|orders)\\s*(?:is\\b|are\\b|:|now\\b)" },
+     "(?i)\\byour\\s+(?:new|real|actual|true|only)\\s+(?:task|goal|objective|mission|job|orders)\\s*(?:is\\b|are\\b|:|now\\b)" },
    { "claude-bottle Note to AI Readers",
-     "\\b(?:note|message|instructions?|attention|reminder)\\s+(?:to|for)\\s+(?:any\\s+|all\\s+)?"
+     "(?i)\\b(?:note|message|instructions?|attention|reminder)\\s+(?:to|for)\\s+(?:any\\s+|all\\s+)?"
      "(?:ai|llm|automated)\\s+(?:agents?|assistants?|models?|bots?|readers?)\\b" },
    { "claude-bottle Kept From the User",
-     "\\bwithout\\s+(?:asking|telling|informing|notifying|consulting|alerting)\\s+"
+     "(?i)\\bwithout\\s+(?:asking|telling|informing|notifying|consulting|alerting)\\s+"
      "(?:the\\s+|your\\s+)?(?:user|human|operator)\\b" },
    { NULL, NULL }
 };

@@ -53,6 +53,8 @@ describe("egress inspection defaults #core", function()
       local names = {}
       for _, p in ipairs(rs.patterns) do
          assert.matches("^claude%-bottle %u", p.name)
+         -- pipelock puts no (?i) in front of a response pattern
+         assert.equals("(?i)", p.regex:sub(1, 4), p.name)
          assert.is_nil(names[p.name], p.name)
          names[p.name] = true
          assert.is_string(p.regex)
