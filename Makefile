@@ -151,8 +151,10 @@ reliability-containment: $(CORE)
 reliability-inputs: $(CORE)
 	$(LUA) reliability/inputs.lua
 
+# the corpus the defaults were chosen on, then its two hold-outs, each apart
 reliability-egress: $(CORE)
-	$(LUA) reliability/egress.lua $(RELIABILITY_ARGS)
+	for set in corpus holdout holdout2; do \
+	  $(LUA) reliability/egress.lua --corpus $$set $(RELIABILITY_ARGS) || exit 1; done
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \

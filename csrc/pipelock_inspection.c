@@ -1,7 +1,7 @@
 /* What pipelock inspects on allowed traffic: the settings of the pipelock
  * 2.3.0 config that decide how much of a request and a response is looked
  * at, chosen by the egress corpus (reliability/egress/, figures in
- * docs/reliability.md section 6) and each one open to a bottle's
+ * docs/reliability.md section 7) and each one open to a bottle's
  * egress.inspection.  The reason for each default is beside it. */
 #include <string.h>
 

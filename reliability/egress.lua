@@ -21,7 +21,8 @@ local X = require "reliability.probes.egress"
 local S = require "reliability.egress.settings"
 local corpus = require "reliability.egress.corpus"
 local opts = R.options(arg, { settings = "before,header-all,header-all-ignore,gitleaks,response-block,response-strip,"
-                                         .. "blocklist,reference,defaults,defaults-strip",
+                                         .. "blocklist,round1,round1+drop-sites,round1+injection,"
+                                         .. "round1+env-placeholder,round2,reference,defaults,defaults-strip",
                               only = "", corpus = "corpus", json = "", cases = false, latency = false })
 R.require_engine()
 

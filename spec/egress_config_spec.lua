@@ -351,87 +351,68 @@ describe("the egress corpus #core", function()
       assert.is_true(seen > 3)
    end)
 
-   describe("and its hold-out", function()
-      local holdout = corpus.load(nil, "holdout")
+   -- Each hold-out: its id prefix and the shapes its files must not hold
+   -- beyond the corpus's (the formats it adds).
+   local HOLDOUTS = {
+      { set = "holdout", prefix = "h", more = {
+           "sk%-ant%-%w+%-%w%w%w%w%w%w%w%w", "gl[pdr]t?t%-%w%w%w%w%w%w", "ATBB%w%w%w%w%w%w", "dckr_pat_%w%w%w%w",
+           "BEGIN [%u ]*PRIVATE KEY", "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9%.eyJ" } },
+      { set = "holdout2", prefix = "h2", more = {
+           "sk%-ant%-%w+%-%w%w%w%w%w%w%w%w", "sk%-admin%-%w%w%w%w", "gl[pdr]t?t%-%w%w%w%w%w%w",
+           "xoxe%.xoxp%-1%-[%w_%-]", "xoxe%-1%-[%w_%-]", "xoxd%-[%w%%]", "ABSK[%w+/]", "CCIPAT_%w%w%w%w",
+           "dt0c01%.%w%w%w%w", "xkeysib%-%x%x%x%x", "shippo_live_%x%x%x%x", "access_token%$production%$%w%w%w%w",
+           "BEGIN [%u ]*PRIVATE KEY", "PuTTY%-User%-Key%-File", "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9%.eyJ",
+           "AIza[%w_%-][%w_%-][%w_%-][%w_%-][%w_%-][%w_%-]",
+           "%d%d%d%d%d%d%d%d:AA[%w_%-][%w_%-][%w_%-][%w_%-][%w_%-][%w_%-]" } },
+   }
 
-      it("loads, with ids apart from the corpus's and both kinds in the mixed categories", function()
-         assert.is_true(#holdout > 150)
-         -- "all" errors on a shared id
-         assert.equals(#cases + #holdout + #corpus.load(nil, "holdout2"), #corpus.load(nil, "all"))
-         local kinds, categories = {}, {}
-         for _, c in ipairs(cases) do categories[c.category] = true end
-         for _, c in ipairs(holdout) do
-            assert.is_truthy(c.id:match("^h%-"), c.id)
-            assert.is_true(categories[c.category], c.id .. ": a category of the corpus")
-            kinds[c.category] = kinds[c.category] or {}
-            kinds[c.category][c.malicious] = true
-         end
-         for _, cat in ipairs { "header", "encoding", "url", "hostname", "dropsite", "response", "websocket" } do
-            assert.is_true(kinds[cat][true] and kinds[cat][false], cat)
-         end
-      end)
-
-      it("holds no credential-shaped literal in its files either", function()
-         local more = { "sk%-ant%-%w+%-%w%w%w%w%w%w%w%w", "gl[pdr]t?t%-%w%w%w%w%w%w", "ATBB%w%w%w%w%w%w",
-                        "dckr_pat_%w%w%w%w", "BEGIN [%u ]*PRIVATE KEY", "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9%.eyJ" }
-         for _, shape in ipairs(shapes) do more[#more + 1] = shape end
-         local files = { "formats" }
-         for _, name in ipairs(corpus.FILES) do files[#files + 1] = name end
-         for _, name in ipairs(files) do
-            local text = assert(io.open("reliability/egress/holdout/" .. name .. ".lua")):read("a")
-            for _, shape in ipairs(more) do assert.is_nil(text:find(shape), "holdout/" .. name .. ": " .. shape) end
-         end
-         local seen = 0
-         for _, c in ipairs(holdout) do
-            if (c.body or ""):find(shapes[1]) or (c.body or ""):find(more[1]) then seen = seen + 1 end
-         end
-         assert.is_true(seen > 3)
-      end)
+   it("and its hold-outs: \"all\" is the three sets, no id shared", function()
+      local n = #cases
+      for _, h in ipairs(HOLDOUTS) do n = n + #corpus.load(nil, h.set) end
+      assert.equals(n, #corpus.load(nil, "all"))   -- "all" errors on a shared id
    end)
 
-   describe("and its second hold-out", function()
-      local holdout2 = corpus.load(nil, "holdout2")
+   for _, h in ipairs(HOLDOUTS) do
+      describe("and its " .. h.set, function()
+         local held = corpus.load(nil, h.set)
 
-      it("loads, with ids apart from both others' and both kinds in the mixed categories", function()
-         assert.is_true(#holdout2 > 150)
-         -- "all" errors on an id shared with either other set
-         assert.equals(#cases + #corpus.load(nil, "holdout") + #holdout2, #corpus.load(nil, "all"))
-         local kinds, categories = {}, {}
-         for _, c in ipairs(cases) do categories[c.category] = true end
-         for _, c in ipairs(holdout2) do
-            assert.is_truthy(c.id:match("^h2%-"), c.id)
-            assert.is_true(categories[c.category], c.id .. ": a category of the corpus")
-            kinds[c.category] = kinds[c.category] or {}
-            kinds[c.category][c.malicious] = true
-         end
-         for _, cat in ipairs { "header", "encoding", "url", "hostname", "dropsite", "response", "websocket" } do
-            assert.is_true(kinds[cat][true] and kinds[cat][false], cat)
-         end
-      end)
+         it("loads, ids " .. h.prefix .. "-..., the corpus's categories, both kinds in the mixed ones", function()
+            assert.is_true(#held > 150)
+            local kinds, categories = {}, {}
+            for _, c in ipairs(cases) do categories[c.category] = true end
+            for _, c in ipairs(held) do
+               assert.equals(h.prefix .. "-", c.id:sub(1, #h.prefix + 1), c.id)
+               assert.is_true(categories[c.category], c.id .. ": a category of the corpus")
+               kinds[c.category] = kinds[c.category] or {}
+               kinds[c.category][c.malicious] = true
+            end
+            for _, cat in ipairs { "header", "encoding", "url", "hostname", "dropsite", "response", "websocket" } do
+               assert.is_true(kinds[cat][true] and kinds[cat][false], cat)
+            end
+         end)
 
-      it("holds no credential-shaped literal in its files either", function()
-         local more = { "sk%-ant%-%w+%-%w%w%w%w%w%w%w%w", "sk%-admin%-%w%w%w%w", "gl[pdr]t?t%-%w%w%w%w%w%w",
-                        "xoxe%.xoxp%-1%-[%w_%-]", "xoxe%-1%-[%w_%-]", "xoxd%-[%w%%]",
-                        "ABSK[%w+/]", "CCIPAT_%w%w%w%w", "dt0c01%.%w%w%w%w",
-                        "xkeysib%-%x%x%x%x", "shippo_live_%x%x%x%x", "access_token%$production%$%w%w%w%w",
-                        "BEGIN [%u ]*PRIVATE KEY", "PuTTY%-User%-Key%-File",
-                        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9%.eyJ", "AIza[%w_%-][%w_%-][%w_%-][%w_%-][%w_%-][%w_%-]",
-                        "%d%d%d%d%d%d%d%d:AA[%w_%-][%w_%-][%w_%-][%w_%-][%w_%-][%w_%-]" }
-         for _, shape in ipairs(shapes) do more[#more + 1] = shape end
-         local files = { "formats" }
-         for _, name in ipairs(corpus.FILES) do files[#files + 1] = name end
-         for _, name in ipairs(files) do
-            local text = assert(io.open("reliability/egress/holdout2/" .. name .. ".lua")):read("a")
-            for _, shape in ipairs(more) do assert.is_nil(text:find(shape), "holdout2/" .. name .. ": " .. shape) end
-         end
-         -- and the values it builds do have the shapes
-         local seen = 0
-         for _, c in ipairs(holdout2) do
-            local text = (c.body or "") .. (c.frame or "")
-            for _, v in pairs(c.headers or {}) do text = text .. v end
-            if text:find(shapes[1]) or text:find(more[1]) or text:find(more[2]) then seen = seen + 1 end
-         end
-         assert.is_true(seen > 3)
+         it("holds no credential-shaped literal in its files either", function()
+            local all = {}
+            for _, shape in ipairs(h.more) do all[#all + 1] = shape end
+            for _, shape in ipairs(shapes) do all[#all + 1] = shape end
+            local files = { "formats" }
+            for _, name in ipairs(corpus.FILES) do files[#files + 1] = name end
+            for _, name in ipairs(files) do
+               local path = "reliability/egress/" .. h.set .. "/" .. name .. ".lua"
+               local text = assert(io.open(path)):read("a")
+               for _, shape in ipairs(all) do assert.is_nil(text:find(shape), path .. ": " .. shape) end
+            end
+            -- and the values it builds do have the shapes
+            local seen = 0
+            for _, c in ipairs(held) do
+               local text = (c.body or "") .. (c.frame or "")
+               for _, v in pairs(c.headers or {}) do text = text .. v end
+               for _, shape in ipairs(all) do
+                  if text:find(shape) then seen = seen + 1; break end
+               end
+            end
+            assert.is_true(seen > 3)
+         end)
       end)
-   end)
+   end
 end)
