@@ -56,6 +56,7 @@ build = {
       ["bottle.cli"] = "lua/bottle/cli.lua",
       ["bottle.egress_view"] = "lua/bottle/egress_view.lua",
       ["bottle.egress_change"] = "lua/bottle/egress_change.lua",
+      ["bottle.same"] = "lua/bottle/same.lua",
       ["bottle.sha256"] = "lua/bottle/sha256.lua",
       ["bottle.env"] = "lua/bottle/env.lua",
       ["bottle.gitgate"] = "lua/bottle/gitgate.lua",

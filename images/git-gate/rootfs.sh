@@ -1,11 +1,22 @@
 # shellcheck shell=sh
-# Sourced by images/test/git-gate.sh and images/test/sshd-upstream.sh: a
-# Debian minbase root filesystem made with debootstrap (no container registry
-# is reachable on our machines), cached as a tarball keyed by its inputs.
+# Sourced by the test image scripts built on a Debian minbase root
+# filesystem (images/test/git-gate.sh, sshd-upstream.sh, firewall.sh,
+# cred-proxy.sh): the root filesystem made with debootstrap (no container
+# registry is reachable on our machines), cached as a tarball keyed by its
+# inputs, and the build of an image on it, skipped when the image's input
+# label already says these inputs.
 #
 # rootfs_tar NAME PACKAGES   sets ROOTFS_TAR to the cached tarball's path,
 #                            making it first when it is missing.
-# Needs CACHE, MIRROR, SUITE set, and say/die defined, by the caller.
+# image_input FILE...        prints the hash of ROOTFS_TAR and the files.
+# image_current INPUT        true (and says so) when TAG's label is INPUT.
+# image_context NAME         sets ctx to a new build context holding the
+#                            tarball as rootfs.tar, removed on exit.
+# image_build NAME INPUT [docker build options...]
+#                            builds TAG from ctx, labelled with INPUT.
+# Needs CACHE, MIRROR, SUITE, TAG, LABEL set, and say/die defined, by the caller.
+
+hash_of() { cat "$@" | sha256sum | cut -c1-32; }
 
 rootfs_tar() {
    _name=$1 _packages=$2
@@ -30,4 +41,31 @@ rootfs_tar() {
       -cf "$ROOTFS_TAR.tmp" .
    mv "$ROOTFS_TAR.tmp" "$ROOTFS_TAR"
    rm -rf "$_work"
+}
+
+image_input() {
+   printf '%s\n' "$ROOTFS_TAR" "$(hash_of "$@")" | sha256sum | cut -c1-32
+}
+
+image_current() {
+   _current=$(docker image inspect --format "{{ index .Config.Labels \"$LABEL\" }}" "$TAG" 2>/dev/null || true)
+   [ "$_current" = "$1" ] || return 1
+   say "$TAG is up to date"
+}
+
+image_context() {
+   ctx=$(mktemp -d "$CACHE/$1-context.XXXXXX")
+   trap 'rm -rf "$ctx"' EXIT
+   ln "$ROOTFS_TAR" "$ctx/rootfs.tar" 2>/dev/null || cp "$ROOTFS_TAR" "$ctx/rootfs.tar"
+}
+
+image_build() {
+   _name=$1 _input=$2
+   shift 2
+   say "building $TAG"
+   if ! docker build -q --label "$LABEL=$_input" "$@" -t "$TAG" "$ctx" > "$CACHE/$_name-build.log" 2>&1; then
+      tail -n 20 "$CACHE/$_name-build.log" >&2
+      die "docker build of $TAG failed"
+   fi
+   say "built $TAG"
 }

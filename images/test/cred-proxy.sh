@@ -25,7 +25,6 @@ CA=$CACHE/test-ca/ca.pem
 
 say() { printf 'images: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
-hash_of() { cat "$@" | sha256sum | cut -c1-32; }
 
 # shellcheck source-path=SCRIPTDIR source=../git-gate/rootfs.sh
 . "$HERE/../git-gate/rootfs.sh"
@@ -38,20 +37,9 @@ fi
 [ -s "$CA" ] || die "the test CA $CA is missing: run images/test/build.sh first"
 
 rootfs_tar cred-proxy "$PACKAGES"
-input=$(printf '%s\n' "$ROOTFS_TAR" "$(hash_of "$PROXY_DIR/test.Dockerfile" "$CA")" | sha256sum | cut -c1-32)
-current=$(docker image inspect --format "{{ index .Config.Labels \"$LABEL\" }}" "$TAG" 2>/dev/null || true)
-if [ "$current" = "$input" ]; then
-   say "$TAG is up to date"
-   exit 0
-fi
-ctx=$(mktemp -d "$CACHE/cred-proxy-context.XXXXXX")
-trap 'rm -rf "$ctx"' EXIT
-ln "$ROOTFS_TAR" "$ctx/rootfs.tar" 2>/dev/null || cp "$ROOTFS_TAR" "$ctx/rootfs.tar"
+input=$(image_input "$PROXY_DIR/test.Dockerfile" "$CA")
+image_current "$input" && exit 0
+image_context cred-proxy
 cp "$PROXY_DIR/test.Dockerfile" "$ctx/Dockerfile"
 cp "$CA" "$ctx/test-ca.pem"
-say "building $TAG"
-if ! docker build -q --label "$LABEL=$input" -t "$TAG" "$ctx" > "$CACHE/cred-proxy-build.log" 2>&1; then
-   tail -n 20 "$CACHE/cred-proxy-build.log" >&2
-   die "docker build of $TAG failed"
-fi
-say "built $TAG"
+image_build cred-proxy "$input"

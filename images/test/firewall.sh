@@ -22,7 +22,6 @@ LABEL=claude-bottle.test.input
 
 say() { printf 'images: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
-hash_of() { cat "$@" | sha256sum | cut -c1-32; }
 
 # shellcheck source-path=SCRIPTDIR source=../git-gate/rootfs.sh
 . "$HERE/../git-gate/rootfs.sh"
@@ -34,19 +33,8 @@ if ! docker version >/dev/null 2>&1; then
 fi
 
 rootfs_tar firewall "$PACKAGES"
-input=$(printf '%s\n' "$ROOTFS_TAR" "$(hash_of "$FW_DIR/test.Dockerfile")" | sha256sum | cut -c1-32)
-current=$(docker image inspect --format "{{ index .Config.Labels \"$LABEL\" }}" "$TAG" 2>/dev/null || true)
-if [ "$current" = "$input" ]; then
-   say "$TAG is up to date"
-   exit 0
-fi
-ctx=$(mktemp -d "$CACHE/firewall-context.XXXXXX")
-trap 'rm -rf "$ctx"' EXIT
-ln "$ROOTFS_TAR" "$ctx/rootfs.tar" 2>/dev/null || cp "$ROOTFS_TAR" "$ctx/rootfs.tar"
+input=$(image_input "$FW_DIR/test.Dockerfile")
+image_current "$input" && exit 0
+image_context firewall
 cp "$FW_DIR/test.Dockerfile" "$ctx/Dockerfile"
-say "building $TAG"
-if ! docker build -q --label "$LABEL=$input" -t "$TAG" "$ctx" > "$CACHE/firewall-build.log" 2>&1; then
-   tail -n 20 "$CACHE/firewall-build.log" >&2
-   die "docker build of $TAG failed"
-fi
-say "built $TAG"
+image_build firewall "$input"

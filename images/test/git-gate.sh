@@ -27,7 +27,6 @@ LABEL=claude-bottle.test.input
 
 say() { printf 'images: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
-hash_of() { cat "$@" | sha256sum | cut -c1-32; }
 
 # shellcheck source-path=SCRIPTDIR source=../git-gate/rootfs.sh
 . "$GATE_DIR/rootfs.sh"
@@ -61,21 +60,9 @@ gitleaks_binary() {
 
 rootfs_tar git-gate "$PACKAGES"
 gitleaks_binary
-input=$(printf '%s\n' "$ROOTFS_TAR" "$(hash_of "$GATE_DIR/test.Dockerfile" "$GITLEAKS")" \
-   | sha256sum | cut -c1-32)
-current=$(docker image inspect --format "{{ index .Config.Labels \"$LABEL\" }}" "$TAG" 2>/dev/null || true)
-if [ "$current" = "$input" ]; then
-   say "$TAG is up to date"
-   exit 0
-fi
-ctx=$(mktemp -d "$CACHE/git-gate-context.XXXXXX")
-trap 'rm -rf "$ctx"' EXIT
-ln "$ROOTFS_TAR" "$ctx/rootfs.tar" 2>/dev/null || cp "$ROOTFS_TAR" "$ctx/rootfs.tar"
+input=$(image_input "$GATE_DIR/test.Dockerfile" "$GITLEAKS")
+image_current "$input" && exit 0
+image_context git-gate
 cp "$GITLEAKS" "$ctx/gitleaks"
 cp "$GATE_DIR/test.Dockerfile" "$ctx/Dockerfile"
-say "building $TAG"
-if ! docker build -q --label "$LABEL=$input" -t "$TAG" "$ctx" > "$CACHE/git-gate-build.log" 2>&1; then
-   tail -n 20 "$CACHE/git-gate-build.log" >&2
-   die "docker build of $TAG failed"
-fi
-say "built $TAG"
+image_build git-gate "$input"

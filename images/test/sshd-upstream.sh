@@ -22,7 +22,6 @@ KEY_LABEL=claude-bottle.test.host-key
 
 say() { printf 'images: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
-hash_of() { cat "$@" | sha256sum | cut -c1-32; }
 
 # shellcheck source-path=SCRIPTDIR source=../git-gate/rootfs.sh
 . "$GATE_DIR/rootfs.sh"
@@ -39,24 +38,11 @@ fi
 host_key=$(cut -d' ' -f1,2 "$keydir/ssh_host_ed25519_key.pub")
 
 rootfs_tar sshd-upstream "$PACKAGES"
-input=$(printf '%s\n' "$ROOTFS_TAR" "$(hash_of "$GATE_DIR/sshd-upstream.Dockerfile" \
-   "$GATE_DIR/sshd-upstream-entrypoint.sh" "$GATE_DIR/sshd_config" "$keydir/ssh_host_ed25519_key")" \
-   | sha256sum | cut -c1-32)
-current=$(docker image inspect --format "{{ index .Config.Labels \"$LABEL\" }}" "$TAG" 2>/dev/null || true)
-if [ "$current" = "$input" ]; then
-   say "$TAG is up to date"
-   exit 0
-fi
-ctx=$(mktemp -d "$CACHE/sshd-upstream-context.XXXXXX")
-trap 'rm -rf "$ctx"' EXIT
-ln "$ROOTFS_TAR" "$ctx/rootfs.tar" 2>/dev/null || cp "$ROOTFS_TAR" "$ctx/rootfs.tar"
+input=$(image_input "$GATE_DIR/sshd-upstream.Dockerfile" "$GATE_DIR/sshd-upstream-entrypoint.sh" \
+   "$GATE_DIR/sshd_config" "$keydir/ssh_host_ed25519_key")
+image_current "$input" && exit 0
+image_context sshd-upstream
 cp "$GATE_DIR/sshd-upstream.Dockerfile" "$ctx/Dockerfile"
 cp "$GATE_DIR/sshd-upstream-entrypoint.sh" "$GATE_DIR/sshd_config" "$ctx/"
 cp "$keydir/ssh_host_ed25519_key" "$keydir/ssh_host_ed25519_key.pub" "$ctx/"
-say "building $TAG"
-if ! docker build -q --label "$LABEL=$input" --label "$KEY_LABEL=$host_key" -t "$TAG" "$ctx" \
-      > "$CACHE/sshd-upstream-build.log" 2>&1; then
-   tail -n 20 "$CACHE/sshd-upstream-build.log" >&2
-   die "docker build of $TAG failed"
-fi
-say "built $TAG"
+image_build sshd-upstream "$input" --label "$KEY_LABEL=$host_key"

@@ -22,6 +22,7 @@ local core = require "bottle.core"
 local cjson = require "cjson"
 local planner = require "bottle.plan"
 local sha256 = require "bottle.sha256"
+local same = require "bottle.same"
 
 local M = {}
 
@@ -153,13 +154,6 @@ local function merged(a, b, without)
       end
    end
    return out
-end
-
-local function same(a, b)
-   if type(a) ~= "table" or type(b) ~= "table" then return a == b end
-   for k, v in pairs(a) do if not same(v, b[k]) then return false end end
-   for k in pairs(b) do if a[k] == nil then return false end end
-   return true
 end
 
 local function passthrough_of(cfg)

@@ -3,6 +3,8 @@
 -- policies changed each part of it.  The preflight and the plan JSON show
 -- this, never the bottle as the manifest wrote it: the y/N question is
 -- about the config that will be written.
+local same = require "bottle.same"
+
 local M = {}
 
 -- The parts shown, in preflight order.
@@ -48,13 +50,6 @@ function M.facts(cfg)
          scan_env = dlp.scan_env ~= false,
       },
    }
-end
-
-local function same(a, b)
-   if type(a) ~= "table" or type(b) ~= "table" then return a == b end
-   for k, v in pairs(a) do if not same(v, b[k]) then return false end end
-   for k in pairs(b) do if a[k] == nil then return false end end
-   return true
 end
 
 -- steps: array of {policy = NAME, facts = facts after that policy}, in the

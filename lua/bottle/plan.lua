@@ -394,8 +394,8 @@ function M.build(opts)
       bottle = bottle.name,
       backend = backend,
       runtime = "auto",
-      labels = { ["claude-bottle"] = "1", ["claude-bottle.slug"] = slug,
-                 ["claude-bottle.agent"] = agent.name, ["claude-bottle.bottle"] = bottle.name },
+      labels = { [schema.LABELS.LABEL] = "1", [schema.LABELS.SLUG] = slug,
+                 [schema.LABELS.AGENT] = agent.name, [schema.LABELS.BOTTLE] = bottle.name },
       names = names,
       images = {
          pipelock = o.pipelock_image or M.PIPELOCK_IMAGE,

@@ -55,6 +55,14 @@ M.HOST_KEY_TYPES = {
 
 ------------------------------------------------------------ the sidecars
 
+-- The label keys every resource of a bottle carries, on either backend:
+-- what `down`, `list` and `cleanup` find a bottle's resources by.
+M.LABELS = {
+   LABEL = "claude-bottle", SLUG = "claude-bottle.slug", ROLE = "claude-bottle.role",
+   AGENT = "claude-bottle.agent", BOTTLE = "claude-bottle.bottle", DETACHED = "claude-bottle.detached",
+   LAUNCHER = "claude-bottle.launcher",
+}
+
 M.PROXY_PORT = 8888                 -- pipelock's listener, the agent's only way out
 M.CRED_PROXY_PORT = 9099            -- the credential proxy's listener (bottle.cred_proxy)
 M.GATE_HOST = "git-gate"            -- the gate's name on the internal network

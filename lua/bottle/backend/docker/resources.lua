@@ -2,16 +2,12 @@
 -- resources by those labels (never by name prefix): what `down`, `list` and
 -- `cleanup` work from, and what a teardown entry checks before it removes.
 local core = require "bottle.core"
+local schema = require "bottle.schema"
 
 local M = {}
 
-M.LABEL = "claude-bottle"
-M.SLUG = "claude-bottle.slug"
-M.ROLE = "claude-bottle.role"
-M.AGENT = "claude-bottle.agent"
-M.BOTTLE = "claude-bottle.bottle"
-M.DETACHED = "claude-bottle.detached"
-M.LAUNCHER = "claude-bottle.launcher"
+-- M.LABEL, M.SLUG, M.ROLE, M.AGENT, M.BOTTLE, M.DETACHED, M.LAUNCHER
+for k, v in pairs(schema.LABELS) do M[k] = v end
 
 -- Containers go in this order (agent first: nothing uses it), then networks.
 M.CONTAINER_ORDER = { firewall = 0, agent = 1, ["git-gate"] = 2, ["cred-proxy"] = 2, ca = 3, pipelock = 4 }

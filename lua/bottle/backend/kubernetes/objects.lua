@@ -13,13 +13,8 @@ local cred_proxy = require "bottle.cred_proxy"
 
 local M = {}
 
-M.LABEL = "claude-bottle"
-M.SLUG = "claude-bottle.slug"
-M.ROLE = "claude-bottle.role"
-M.AGENT = "claude-bottle.agent"
-M.BOTTLE = "claude-bottle.bottle"
-M.DETACHED = "claude-bottle.detached"
-M.LAUNCHER = "claude-bottle.launcher"
+-- M.LABEL, M.SLUG, M.ROLE, M.AGENT, M.BOTTLE, M.DETACHED, M.LAUNCHER
+for k, v in pairs(schema.LABELS) do M[k] = v end
 
 M.PROXY_PORT = schema.PROXY_PORT
 M.PIPELOCK_UID = 65534
